@@ -1,0 +1,126 @@
+"""Reads rule documents from kb_content (or the store) and validates them into Rules.
+
+Every problem is reported with its file, rule id and reason, all at once, so a
+curator fixes a broken file in one pass.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+from marshmallow import ValidationError
+
+from .model import Rule
+from .schema import RuleFileSchema, RuleSchema
+
+DEFAULT_KB_DIR = Path(__file__).resolve().parent.parent / "kb_content"
+
+
+@dataclass(frozen=True)
+class RuleDocument:
+    """One rule as curated: the file it lives in and its raw mapping."""
+
+    file: str
+    body: dict
+
+    @property
+    def rule_id(self) -> str:
+        return str(self.body.get("id", "?"))
+
+
+@dataclass(frozen=True)
+class RuleError:
+    file: str
+    rule_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.rule_id}: {self.reason}"
+
+
+class RuleSetError(Exception):
+    """The rule set was refused; `errors` lists every reason."""
+
+    def __init__(self, errors: list[RuleError]):
+        self.errors = errors
+        super().__init__("\n".join(map(str, errors)))
+
+
+def flatten_messages(messages, prefix: str = "") -> list[str]:
+    """marshmallow's nested error dict -> ["field.path: message", ...]."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            path = key if key == "_schema" or not prefix else f"{prefix}.{key}"
+            if key == "_schema":
+                path = prefix
+            out.extend(flatten_messages(value, str(path)))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix}: {m}" if prefix else m for m in messages]
+    if isinstance(messages, list):
+        return [line for m in messages for line in flatten_messages(m, prefix)]
+    return [f"{prefix}: {messages}" if prefix else str(messages)]
+
+
+def read_directory(kb_dir: Path | str = DEFAULT_KB_DIR) -> list[RuleDocument]:
+    kb_dir = Path(kb_dir)
+    if not kb_dir.is_dir():
+        raise RuleSetError([RuleError(str(kb_dir), "-", "knowledge-base directory not found")])
+    docs, errors = [], []
+    for path in sorted(kb_dir.rglob("*.yaml")):
+        rel = path.relative_to(kb_dir).as_posix()
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            docs.extend(parse_file(rel, content))
+        except yaml.YAMLError as exc:
+            errors.append(RuleError(rel, "-", f"not valid YAML: {exc}"))
+        except RuleSetError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise RuleSetError(errors)
+    return docs
+
+
+def parse_file(rel: str, content: object) -> list[RuleDocument]:
+    try:
+        data = RuleFileSchema().load(content if isinstance(content, dict) else {"rules": None})
+    except ValidationError as exc:
+        raise RuleSetError([RuleError(rel, "-", m) for m in flatten_messages(exc.messages)]) from exc
+    docs = []
+    for body in data["rules"]:
+        if "platform" in data and "platforms" not in body:
+            body = {"platforms": [data["platform"]], **body}
+        docs.append(RuleDocument(rel, body))
+    return docs
+
+
+def build_rules(docs: Iterable[RuleDocument]) -> list[Rule]:
+    """Validate every document; raise RuleSetError naming each bad rule."""
+    rules, errors, seen = [], [], {}
+    schema = RuleSchema()
+    for doc in docs:
+        try:
+            rule = schema.load(doc.body)
+        except ValidationError as exc:
+            errors.extend(RuleError(doc.file, doc.rule_id, m) for m in flatten_messages(exc.messages))
+            continue
+        if rule.id in seen:
+            errors.append(RuleError(doc.file, rule.id, f"duplicate id (also in {seen[rule.id]})"))
+            continue
+        seen[rule.id] = doc.file
+        rules.append(replace(rule, file=doc.file, document=doc.body))
+    if errors:
+        raise RuleSetError(errors)
+    return rules
+
+
+def checksum(docs: Iterable[RuleDocument]) -> str:
+    """Content hash of a rule set, independent of file order, to skip no-op loads."""
+    canonical = sorted(
+        json.dumps([d.file, d.body], sort_keys=True, ensure_ascii=False, default=str) for d in docs
+    )
+    return hashlib.sha256("\n".join(canonical).encode()).hexdigest()

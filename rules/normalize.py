@@ -1,0 +1,251 @@
+"""Turns a raw error (status, endpoint, headers, body) into the one fact rules see.
+
+Each platform wraps errors its own way; the normalizer reads every known envelope
+(TikTok Shop, SP-API, Shopee, Lazada, OAuth 2.0, problem+json, plain text, HTML pages)
+into `code`, `message`, `error_type` and `request_id`, and derives what a person would
+work out by hand: clock skew, the host's environment, the SP-API region. It must accept
+anything: payloads reach it from HTTP, from log files and from rule examples.
+"""
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import infer
+from .model import DOMAINS, PLATFORMS
+
+MAX_MESSAGE = 2000
+MAX_TEXT_SCAN = 64 * 1024
+
+
+@dataclass
+class Fact:
+    status: int
+    endpoint: str
+    method: str | None
+    host: str
+    path: str
+    query: dict[str, str]
+    platform: str
+    region: str | None
+    domain: str
+    inferred: list[str]
+    code: str | None
+    message: str | None
+    error_type: str | None
+    request_id: str | None
+    body_format: str
+    body: Any
+    headers: dict[str, str]
+    request_headers: dict[str, str]
+    request_body: Any
+    context: dict[str, Any]
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
+class _TextOfHtml(HTMLParser):
+    """Title and visible text of an error page (gateways answer 502/504 in HTML)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.title, self.text, self._skip, self._in_title = [], [], 0, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        self._in_title = self._in_title or tag == "title"
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data):
+        if self._skip or not data.strip():
+            return
+        (self.title if self._in_title else self.text).append(data.strip())
+
+
+def _lower_headers(headers: Any) -> dict[str, str]:
+    if not isinstance(headers, dict):
+        return {}
+    out = {}
+    for name, value in headers.items():
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        out[str(name).lower()] = value if isinstance(value, str) else json.dumps(value)
+    return out
+
+
+def parse_body(body: Any) -> tuple[Any, str]:
+    """(parsed body, format): a string holding JSON is parsed; HTML is reduced to text."""
+    if body is None or body == "" or body == {} or body == []:
+        return body, "empty"
+    if isinstance(body, dict | list):
+        return body, "json"
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str):
+        return body, "json"
+    stripped = body.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped), "json"
+        except (ValueError, RecursionError):
+            pass
+    head = stripped[:200].lower()
+    if head.startswith("<!doctype html") or "<html" in head or "<body" in head:
+        return stripped, "html"
+    return stripped, "text"
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """(code, message, error_type, request_id) from any known error envelope."""
+    if fmt == "html":
+        parser = _TextOfHtml()
+        with contextlib.suppress(Exception):  # a broken page still has a status
+            parser.feed(body[:MAX_TEXT_SCAN])
+        return None, " ".join(parser.title + parser.text) or None, None, None
+    if fmt == "text":
+        return None, body, None, None
+    if isinstance(body, list):
+        first = next((item for item in body if isinstance(item, dict)), None)
+        return read_envelope(first, "json") if first else (None, None, None, None)
+    if not isinstance(body, dict):
+        return None, None, None, None
+
+    request_id = _text(body.get("request_id") or body.get("requestId"))
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
+        # SP-API: {"errors": [{"code", "message", "details"}]}
+        messages = [m for m in (_text(e.get("message")) for e in errors) if m]
+        return _text(errors[0].get("code")), " | ".join(messages) or None, None, request_id
+    error = body.get("error")
+    if isinstance(error, dict):
+        # {"error": {"code", "message"}} as many REST APIs and ERPs answer
+        return (_text(error.get("code") or error.get("type")),
+                _text(error.get("message") or error.get("description")),
+                _text(error.get("type")), request_id)
+    if isinstance(error, str) and error:
+        # Shopee {"error", "message"}; OAuth 2.0 {"error", "error_description"}
+        message = body.get("message") or body.get("error_description") or body.get("msg")
+        return error, _text(message), None, request_id
+    if "type" in body and "code" in body:
+        # Lazada {"type": ISV|ISP|SYSTEM, "code", "message"}
+        return _text(body.get("code")), _text(body.get("message")), _text(body.get("type")), request_id
+    code = body.get("code", body.get("error_code", body.get("errcode")))
+    message = (body.get("message") or body.get("msg") or body.get("error_message")
+               or body.get("detail") or body.get("title") or body.get("errmsg"))
+    return _text(code), _text(message), None, request_id
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10**11 else value  # epoch ms or s
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def normalize(payload: dict) -> Fact:
+    endpoint = str(payload.get("endpoint") or "")
+    try:
+        relative = "http://_" + ("" if endpoint.startswith("/") else "/") + endpoint
+        parts = urlsplit(endpoint if "://" in endpoint else relative)
+        host = "" if parts.hostname in (None, "_") else parts.hostname.lower()
+        query = dict(parse_qsl(parts.query))
+    except ValueError:
+        host, query, parts = "", {}, urlsplit("")
+    path = parts.path or "/"
+
+    inferred = []
+    platform = payload.get("platform")
+    if platform not in PLATFORMS:
+        platform = infer.platform_of(host)
+        inferred.append("platform")
+    region = payload.get("region")
+    region = region.upper() if isinstance(region, str) and region else None
+    if region is None:
+        region = infer.region_of(platform, host, query)
+        if region:
+            inferred.append("region")
+    domain = payload.get("domain")
+    if domain not in DOMAINS:
+        domain = infer.domain_of(path)
+        inferred.append("domain")
+
+    body, fmt = parse_body(payload.get("body"))
+    code, message, error_type, request_id = read_envelope(body, fmt)
+    headers = _lower_headers(payload.get("headers"))
+    error_type = error_type or headers.get("x-amzn-errortype")
+    request_id = request_id or headers.get("x-amzn-requestid") or headers.get("x-request-id")
+    if message and len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE]
+
+    request = payload.get("request") if isinstance(payload.get("request"), dict) else {}
+    request_body, _ = parse_body(request.get("body"))
+    context = payload.get("context") if isinstance(payload.get("context"), dict) else {}
+    status = payload.get("status")
+    method = payload.get("method")
+
+    fact = Fact(
+        status=status if isinstance(status, int) and not isinstance(status, bool) else 0,
+        endpoint=endpoint, method=method.upper() if isinstance(method, str) else None,
+        host=host, path=path, query=query,
+        platform=platform, region=region, domain=domain, inferred=inferred,
+        code=code, message=message, error_type=error_type, request_id=request_id,
+        body_format=fmt, body=body, headers=headers,
+        request_headers=_lower_headers(request.get("headers")), request_body=request_body,
+        context=context,
+    )
+    fact.derived = derive(fact)
+    return fact
+
+
+def derive(fact: Fact) -> dict[str, Any]:
+    derived: dict[str, Any] = {}
+    sent = _parse_time(fact.context.get("sent_at"))
+    answered = _parse_time(fact.headers.get("date"))
+    if sent and answered:
+        derived["clock_skew_seconds"] = round(abs((answered - sent).total_seconds()))
+    env = infer.host_environment(fact.platform, fact.host)
+    if env:
+        derived["host_environment"] = env
+    given = fact.context.get("environment")
+    if env and given in ("sandbox", "production"):
+        derived["environment_mismatch"] = given != env
+    region = infer.api_region(fact.host)
+    if region:
+        derived["api_region"] = region
+    return derived

@@ -1,0 +1,64 @@
+"""Application factory: wires configuration, the knowledge base and the blueprints."""
+
+import os
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, request
+
+from rules.loader import DEFAULT_KB_DIR
+from rules.runtime import KnowledgeBase
+from rules.store import Store
+
+from . import problems
+from .api import diagnose, health
+
+MiB = 1024 * 1024
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def settings_from_env() -> dict:
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or "sqlite:///opsdiag.db",
+        "KB_DIR": os.environ.get("OPSDIAG_KB_DIR") or str(DEFAULT_KB_DIR),
+        "POLL_SECONDS": float(os.environ.get("OPSDIAG_POLL_SECONDS", "1")),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("OPSDIAG_MAX_BODY_BYTES", str(MiB))),
+    }
+
+
+def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(settings_from_env())
+    app.config.update(config or {})
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    if kb is None:
+        url = app.config["DATABASE_URL"]
+        kb = KnowledgeBase(Store(url) if url else None, Path(app.config["KB_DIR"]),
+                           app.config["POLL_SECONDS"])
+        kb.start_polling()
+    app.extensions["opsdiag.kb"] = kb
+
+    problems.register(app)
+    app.register_blueprint(diagnose.bp)
+    app.register_blueprint(health.bp)
+
+    @app.before_request
+    def assign_request_id():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if 0 < len(given) <= 128 and given.isprintable() else str(uuid.uuid4())
+
+    @app.after_request
+    def finish(response):
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    return app

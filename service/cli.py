@@ -1,0 +1,117 @@
+"""The `opsdiag` command: serve, load and lint the knowledge base, diagnose a file."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from marshmallow import ValidationError
+
+from rules.loader import DEFAULT_KB_DIR, RuleSetError, build_rules, read_directory
+from rules.store import Store, database_url
+
+from .schemas import DiagnoseRequestSchema
+
+
+@click.group()
+def main():
+    """opsdiag: root causes of marketplace and ERP API errors."""
+
+
+@main.command()
+@click.option("--bind", default=None, help="host:port (default 127.0.0.1:8080, or OPSDIAG_BIND)")
+@click.option("--workers", type=int, default=None, help="worker processes (default: all cores)")
+def serve(bind, workers):
+    """Serve the API with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import gunicorn_conf
+
+    class Application(BaseApplication):
+        def load_config(self):
+            for key in dir(gunicorn_conf):
+                if key in self.cfg.settings and not key.startswith("_"):
+                    self.cfg.set(key, getattr(gunicorn_conf, key))
+            if bind:
+                self.cfg.set("bind", bind)
+            if workers:
+                self.cfg.set("workers", workers)
+
+        def load(self):
+            from .wsgi import app
+            return app
+
+    Application().run()
+
+
+@main.group()
+def kb():
+    """Knowledge-base maintenance."""
+
+
+def _read(kb_dir: Path):
+    try:
+        docs = read_directory(kb_dir)
+        return docs, build_rules(docs)
+    except RuleSetError as exc:
+        for error in exc.errors:
+            click.echo(f"error: {error}", err=True)
+        raise SystemExit(f"{len(exc.errors)} problem(s); nothing loaded") from exc
+
+
+@kb.command("load")
+@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=DEFAULT_KB_DIR, show_default=True)
+@click.option("--database-url", "db_url", default=None,
+              help="default: DATABASE_URL or sqlite:///opsdiag.db")
+@click.option("--author", default="kb-load", show_default=True)
+def kb_load(kb_dir, db_url, author) -> None:
+    """Validate kb_content and publish it as the current version (no-op if unchanged)."""
+    docs, rules = _read(kb_dir)
+    store = Store(db_url or database_url())
+    store.create_schema()
+    version, created = store.publish(docs, author=author, note=f"loaded from {kb_dir}")
+    state = "new version" if created else "unchanged, still"
+    click.echo(f"{len(rules)} rules from {kb_dir}: {state} {version} in {store.url}")
+
+
+@kb.command("lint")
+@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=DEFAULT_KB_DIR, show_default=True)
+def kb_lint(kb_dir):
+    """Check every rule: schema, taxonomy, examples, shadowing."""
+    from rules.lint import lint
+
+    _docs, rules = _read(kb_dir)
+    problems = lint(rules, DiagnoseRequestSchema().load)
+    for problem in problems:
+        click.echo(f"{problem.level}: {problem}", err=problem.level == "error")
+    errors = sum(p.level == "error" for p in problems)
+    click.echo(f"{len(rules)} rules, {errors} error(s), {len(problems) - errors} warning(s)")
+    sys.exit(1 if errors else 0)
+
+
+@main.command("diagnose")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--lang", type=click.Choice(["en", "zh-CN"]), default="en", show_default=True)
+@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="diagnose with the rules of this directory instead of the store")
+def diagnose_file(file, lang, kb_dir):
+    """Print the diagnosis of one JSON payload (FILE, or - for stdin)."""
+    from rules.runtime import KnowledgeBase
+
+    try:
+        payload = DiagnoseRequestSchema().load(json.load(file))
+    except (ValueError, ValidationError) as exc:
+        messages = exc.messages if isinstance(exc, ValidationError) else str(exc)
+        raise SystemExit(f"invalid payload: {messages}") from exc
+    try:
+        kb = KnowledgeBase(None if kb_dir else Store(database_url()), kb_dir or DEFAULT_KB_DIR)
+    except RuleSetError as exc:
+        raise SystemExit(str(exc)) from exc
+    result = kb.diagnose(payload, lang)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""RFC 9457 problem details for every error the service answers."""
+
+from flask import Flask, Response, json
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from rules.loader import flatten_messages
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str | None = None,
+            invalid_params: list[dict] | None = None, type_: str = "about:blank") -> Response:
+    body = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if invalid_params:
+        body["invalid-params"] = invalid_params
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+
+
+def invalid_params(exc: ValidationError) -> list[dict]:
+    out = []
+    for line in flatten_messages(exc.messages):
+        name, _, reason = line.partition(": ")
+        out.append({"name": name, "reason": reason} if reason else {"name": "", "reason": name})
+    return out
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ValidationError)
+    def validation_failed(exc: ValidationError):
+        params = invalid_params(exc)
+        names = ", ".join(p["name"] for p in params if p["name"])
+        return problem(422, "Invalid request", f"invalid fields: {names}" if names else None, params)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        response = problem(exc.code or 500, exc.name, exc.description)
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return problem(500, "Internal Server Error", "the error was logged")

@@ -1,0 +1,128 @@
+"""marshmallow schemas of the public contract (see openapi.yaml)."""
+
+import re
+from datetime import UTC, datetime
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from rules.model import DOMAINS, PLATFORMS
+
+MAX_HEADERS = 100
+MAX_JSON_DEPTH = 32
+MAX_STRING = 256 * 1024
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
+
+
+def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
+    """Depth of a JSON value, computed without recursion and stopping past `limit`."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+class JsonBody(fields.Field):
+    """A body as received: object, array, string or null, bounded in depth and size."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if len(value) > MAX_STRING:
+                raise ValidationError(f"longer than {MAX_STRING} characters")
+            return value
+        if value is None or isinstance(value, dict | list):
+            if json_depth(value) > MAX_JSON_DEPTH:
+                raise ValidationError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            return value
+        raise ValidationError("must be an object, an array, a string or null")
+
+
+class Headers(fields.Field):
+    """Header name -> value (a string, or a list of strings for repeated headers)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("must be an object of header name: value")
+        if len(value) > MAX_HEADERS:
+            raise ValidationError(f"more than {MAX_HEADERS} headers")
+        out = {}
+        for name, item in value.items():
+            if not HEADER_NAME.match(name):
+                raise ValidationError(f"{name[:64]!r} is not a valid header name")
+            if isinstance(item, int | float) and not isinstance(item, bool):
+                item = str(item)
+            if isinstance(item, list) and all(isinstance(v, str) for v in item):
+                item = ", ".join(item)
+            if not isinstance(item, str):
+                raise ValidationError(f"value of {name!r} must be a string")
+            if len(item) > 8192:
+                raise ValidationError(f"value of {name!r} longer than 8192 characters")
+            out[name] = item
+        return out
+
+
+class Timestamp(fields.Field):
+    """ISO 8601 date-time, or Unix epoch seconds/milliseconds."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, datetime):  # YAML examples arrive already parsed
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 10**11 else value
+            try:
+                return datetime.fromtimestamp(seconds, UTC)
+            except (OverflowError, OSError, ValueError) as exc:
+                raise ValidationError("not a valid epoch time") from exc
+        if isinstance(value, str) and len(value) <= 64:
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                pass
+            else:
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise ValidationError("must be an ISO 8601 date-time or epoch seconds")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class SentRequestSchema(Strict):
+    headers = Headers()
+    body = JsonBody(allow_none=True)
+
+
+class ContextSchema(Strict):
+    environment = fields.String(validate=validate.OneOf(["sandbox", "production"]))
+    retry_count = fields.Integer(strict=True, validate=validate.Range(0, 1_000_000))
+    shop_id = fields.String(validate=validate.Length(max=128))
+    occurred_at = Timestamp()
+    sent_at = Timestamp()
+
+
+class DiagnoseRequestSchema(Strict):
+    id = fields.String(validate=validate.Length(max=128))
+    status = fields.Integer(required=True, strict=True, validate=validate.Range(0, 599))
+    endpoint = fields.String(required=True, validate=validate.Length(1, 4096))
+    method = fields.String(validate=validate.Regexp(r"^[A-Za-z]{1,16}$"))
+    headers = Headers()
+    body = JsonBody(allow_none=True)
+    request = fields.Nested(SentRequestSchema)
+    platform = fields.String(validate=validate.OneOf(PLATFORMS))
+    region = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 code"))
+    domain = fields.String(validate=validate.OneOf(DOMAINS))
+    context = fields.Nested(ContextSchema)
+
+    @pre_load
+    def upper_region(self, data, **kwargs):
+        """Accept `us`; Amazon and TikTok write the United Kingdom as UK, ISO as GB."""
+        if isinstance(data, dict) and isinstance(data.get("region"), str):
+            region = data["region"].upper()
+            data = {**data, "region": "GB" if region == "UK" else region}
+        return data

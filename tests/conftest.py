@@ -1,0 +1,79 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+from flask import request
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
+from openapi_core.datatypes import RequestParameters
+
+from rules.loader import DEFAULT_KB_DIR, build_rules, read_directory
+from rules.runtime import KnowledgeBase
+from service.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+KB_DIR = Path(os.environ.get("OPSDIAG_KB_DIR") or DEFAULT_KB_DIR)
+OPENAPI = OpenAPI.from_file_path(
+    str(ROOT / "openapi.yaml"),
+    config=Config(extra_media_type_deserializers={"application/problem+json": json.loads}),
+)
+
+
+class RouteOnly:
+    """What openapi-core needs to find the operation, without re-reading the body
+    (which may be the very thing that was refused, e.g. for being too large)."""
+
+    def __init__(self, req):
+        self.host_url = req.host_url
+        self.path = req.path
+        self.method = req.method.lower()
+        self.parameters = RequestParameters(header=req.headers)
+        self.content_type = "application/json"
+        self.body = None
+
+
+@pytest.fixture(scope="session")
+def kb_rules():
+    return build_rules(read_directory(KB_DIR))
+
+
+@pytest.fixture(scope="session")
+def local_kb():
+    """The knowledge base compiled from kb_content, without a store."""
+    return KnowledgeBase(None, KB_DIR)
+
+
+@pytest.fixture(scope="session")
+def app(local_kb):
+    """The app, with every response checked against openapi.yaml as it is sent."""
+    app = create_app({"TESTING": True}, kb=local_kb)
+    app.extensions["contract_violations"] = violations = []
+
+    @app.after_request
+    def conforms(response):
+        if request.url_rule is None or request.path == "/openapi.yaml":
+            return response  # not an operation of the contract
+        try:
+            OPENAPI.validate_response(RouteOnly(request), WerkzeugOpenAPIResponse(response))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted per test
+            violations.append(f"{request.method} {request.path} {response.status}: {exc!r}")
+        return response
+
+    return app
+
+
+@pytest.fixture
+def client(app):
+    violations = app.extensions["contract_violations"]
+    violations.clear()
+    yield app.test_client()
+    assert violations == [], "responses that break openapi.yaml"
+
+
+def pg_url() -> str | None:
+    """PostgreSQL for the store tests: required under CI, optional elsewhere."""
+    url = os.environ.get("OPSDIAG_TEST_PG_URL")
+    if not url and not os.environ.get("CI"):
+        return None
+    return url or "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -1,0 +1,19 @@
+from pathlib import Path
+
+import pytest
+
+from rules.taxonomy import TAXONOMY_PATH, categories
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "taxonomy.yaml"
+
+
+def test_project_copy_is_identical_to_the_public_contract():
+    if not SHARED.exists():
+        pytest.skip("../shared/taxonomy.yaml is not beside this checkout")
+    assert TAXONOMY_PATH.read_bytes() == SHARED.read_bytes()
+
+
+def test_every_category_has_a_known_owner():
+    owners = set(categories().values())
+    assert owners <= {"integrator", "seller", "platform", "network", "unknown"}
+    assert "unknown" in categories()
