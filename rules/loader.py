@@ -44,8 +44,9 @@ class RuleError:
 class RuleSetError(Exception):
     """The rule set was refused; `errors` lists every reason."""
 
-    def __init__(self, errors: list[RuleError]):
+    def __init__(self, errors: list[RuleError], documents: list[RuleDocument] = ()):
         self.errors = errors
+        self.documents = list(documents)  # what could be read despite the errors
         super().__init__("\n".join(map(str, errors)))
 
 
@@ -66,7 +67,23 @@ def flatten_messages(messages, prefix: str = "") -> list[str]:
     return [f"{prefix}: {messages}" if prefix else str(messages)]
 
 
+def load_directory(kb_dir: Path | str = DEFAULT_KB_DIR) -> tuple[list[RuleDocument], list[Rule]]:
+    """Read and validate a kb_content tree; every bad file and rule is reported at once."""
+    try:
+        docs, errors = read_directory(kb_dir), []
+    except RuleSetError as exc:
+        docs, errors = exc.documents, exc.errors
+    try:
+        rules = build_rules(docs)
+    except RuleSetError as exc:
+        errors = errors + exc.errors
+    if errors:
+        raise RuleSetError(errors)
+    return docs, rules
+
+
 def read_directory(kb_dir: Path | str = DEFAULT_KB_DIR) -> list[RuleDocument]:
+    """The rule documents of a tree, unvalidated; RuleSetError for unreadable files."""
     kb_dir = Path(kb_dir)
     if not kb_dir.is_dir():
         raise RuleSetError([RuleError(str(kb_dir), "-", "knowledge-base directory not found")])
@@ -81,7 +98,7 @@ def read_directory(kb_dir: Path | str = DEFAULT_KB_DIR) -> list[RuleDocument]:
         except RuleSetError as exc:
             errors.extend(exc.errors)
     if errors:
-        raise RuleSetError(errors)
+        raise RuleSetError(errors, docs)
     return docs
 
 

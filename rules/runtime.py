@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from .engine import Engine, EngineClosed
-from .loader import DEFAULT_KB_DIR, build_rules, checksum, read_directory
+from .loader import DEFAULT_KB_DIR, build_rules, checksum, load_directory
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ class KnowledgeBase:
                 log.warning("rule store is empty; serving %s (run `opsdiag kb load`)", self.kb_dir)
             except SQLAlchemyError as exc:
                 log.error("rule store unreachable, serving %s: %s", self.kb_dir, exc)
-        docs = read_directory(self.kb_dir)
-        return Engine(build_rules(docs), f"local-{checksum(docs)[:12]}")
+        docs, rules = load_directory(self.kb_dir)
+        return Engine(rules, f"local-{checksum(docs)[:12]}")
 
     @property
     def engine(self) -> Engine:

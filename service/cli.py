@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from marshmallow import ValidationError
 
-from rules.loader import DEFAULT_KB_DIR, RuleSetError, build_rules, read_directory
+from rules.loader import DEFAULT_KB_DIR, RuleSetError, load_directory
 from rules.store import Store, database_url
 
 from .schemas import DiagnoseRequestSchema
@@ -51,8 +51,7 @@ def kb():
 
 def _read(kb_dir: Path):
     try:
-        docs = read_directory(kb_dir)
-        return docs, build_rules(docs)
+        return load_directory(kb_dir)
     except RuleSetError as exc:
         for error in exc.errors:
             click.echo(f"error: {error}", err=True)

@@ -8,7 +8,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
 
-from rules.loader import DEFAULT_KB_DIR, build_rules, read_directory
+from rules.loader import DEFAULT_KB_DIR, load_directory
 from rules.runtime import KnowledgeBase
 from service.app import create_app
 
@@ -35,7 +35,7 @@ class RouteOnly:
 
 @pytest.fixture(scope="session")
 def kb_rules():
-    return build_rules(read_directory(KB_DIR))
+    return load_directory(KB_DIR)[1]
 
 
 @pytest.fixture(scope="session")

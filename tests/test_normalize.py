@@ -1,0 +1,113 @@
+"""Every platform's error envelope becomes the same fact; what is absent is inferred."""
+
+import pytest
+
+from rules.normalize import normalize
+
+TT = "https://open-api.tiktokglobalshop.com"
+
+
+@pytest.mark.parametrize("body, code, message, error_type", [
+    # TikTok Shop
+    ({"code": 106001, "message": "Invalid credentials. The 'sign' query parameter is invalid.",
+      "request_id": "2023"}, "106001", "Invalid credentials. The 'sign' query parameter is invalid.", None),
+    # SP-API: first code, every message
+    ({"errors": [{"code": "InvalidInput", "message": "a"}, {"code": "X", "message": "b"}]},
+     "InvalidInput", "a | b", None),
+    # Shopee
+    ({"error": "error_auth", "message": "Invalid access_token.", "request_id": "r"},
+     "error_auth", "Invalid access_token.", None),
+    # Lazada
+    ({"type": "ISV", "code": "IllegalAccessToken", "message": "The specified access token is invalid"},
+     "IllegalAccessToken", "The specified access token is invalid", "ISV"),
+    # OAuth 2.0 token endpoint
+    ({"error": "invalid_grant", "error_description": "expired"}, "invalid_grant", "expired", None),
+    # nested error object
+    ({"error": {"code": "E1", "message": "boom"}}, "E1", "boom", None),
+    # a JSON document sent as a string
+    ('{"code": 1, "message": "m"}', "1", "m", None),
+    # plain text
+    ("upstream connect error", None, "upstream connect error", None),
+    # an array of errors
+    ([{"code": "A", "message": "first"}], "A", "first", None),
+])
+def test_envelopes(body, code, message, error_type):
+    fact = normalize({"status": 400, "endpoint": "/x", "body": body})
+    assert (fact.code, fact.message, fact.error_type) == (code, message, error_type)
+
+
+def test_html_error_page_is_reduced_to_its_text():
+    page = ("<!DOCTYPE html><html><head><title>502 Bad Gateway</title><style>p{}</style></head>"
+            "<body><h1>Bad Gateway</h1><script>x()</script></body></html>")
+    fact = normalize({"status": 502, "endpoint": "/x", "body": page})
+    assert fact.body_format == "html"
+    assert fact.message == "502 Bad Gateway Bad Gateway"
+
+
+def test_sp_api_error_type_and_request_id_come_from_headers():
+    fact = normalize({"status": 400, "endpoint": "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders",
+                      "headers": {"x-amzn-ErrorType": "ValidationException", "X-Amzn-RequestId": "abc"},
+                      "body": {"errors": [{"code": "InvalidInput", "message": "m"}]}})
+    assert fact.error_type == "ValidationException"
+    assert fact.request_id == "abc"
+    assert fact.derived["api_region"] == "eu"
+
+
+@pytest.mark.parametrize("endpoint, platform, region, domain", [
+    (f"{TT}/order/202309/orders/search", "tiktok_shop", None, "orders"),
+    (f"{TT}/product/202309/products/1729/inventory/update", "tiktok_shop", None, "inventory"),
+    (f"{TT}/authorization/202309/shops", "tiktok_shop", None, "auth"),
+    ("https://auth.tiktok-shops.com/api/v2/token/refresh", "tiktok_shop", None, "auth"),
+    ("https://partner.shopeemobile.com/api/v2/logistics/get_channel_list", "shopee", None, "logistics"),
+    ("https://partner.shopeemobile.com/api/v2/product/add_item", "shopee", None, "products"),
+    ("https://api.lazada.co.id/rest/product/create", "lazada", "ID", "products"),
+    ("https://api.lazada.vn/rest/finance/transaction/details/get", "lazada", "VN", "finance"),
+    ("https://sellingpartnerapi-na.amazon.com/orders/v0/orders?MarketplaceIds=ATVPDKIKX0DER",
+     "amazon_sp", "US", "orders"),
+    ("https://sellingpartnerapi-eu.amazon.com/fba/inventory/v1/summaries?marketplaceIds=A1F83G8C2ARO7P",
+     "amazon_sp", "GB", "inventory"),
+    ("https://erp.example.com/webhooks/tiktok", "generic", None, "webhook"),
+    ("/api/v1/things", "generic", None, "other"),
+])
+def test_inference_from_the_endpoint(endpoint, platform, region, domain):
+    fact = normalize({"status": 400, "endpoint": endpoint})
+    assert (fact.platform, fact.region, fact.domain) == (platform, region, domain)
+    assert "platform" in fact.inferred and "domain" in fact.inferred
+    assert ("region" in fact.inferred) == (region is not None)
+
+
+def test_what_the_caller_says_wins_over_inference():
+    fact = normalize({"status": 400, "endpoint": f"{TT}/order/202309/orders",
+                      "platform": "tiktok_shop", "region": "us", "domain": "products"})
+    assert (fact.platform, fact.region, fact.domain, fact.inferred) == ("tiktok_shop", "US", "products", [])
+
+
+def test_clock_skew_from_sent_at_and_the_date_header():
+    fact = normalize({"status": 401, "endpoint": f"{TT}/order/202309/orders",
+                      "headers": {"Date": "Tue, 25 Nov 2025 10:10:00 GMT"},
+                      "context": {"sent_at": "2025-11-25T10:00:00Z"}})
+    assert fact.derived["clock_skew_seconds"] == 600
+
+
+@pytest.mark.parametrize("endpoint, given, env, mismatch", [
+    (f"{TT}/order/202309/orders", "sandbox", "production", True),
+    ("https://partner.test-stable.shopeemobile.com/api/v2/shop/get_shop_info", "production", "sandbox", True),
+    ("https://sandbox.sellingpartnerapi-na.amazon.com/orders/v0/orders", "sandbox", "sandbox", False),
+    ("https://erp.example.com/api", "sandbox", None, None),
+])
+def test_environment_of_host_and_credentials(endpoint, given, env, mismatch):
+    derived = normalize({"status": 401, "endpoint": endpoint, "context": {"environment": given}}).derived
+    assert derived.get("host_environment") == env
+    assert derived.get("environment_mismatch") == mismatch
+
+
+@pytest.mark.parametrize("payload", [
+    {}, {"status": "x", "endpoint": 5}, {"status": 400, "endpoint": "http://[::1"},
+    {"status": 400, "endpoint": "/x", "headers": "nope", "context": [], "request": "x"},
+    {"status": 400, "endpoint": "/x", "body": "<html><body><p>unclosed"},
+    {"status": 400, "endpoint": "/x", "body": b"\xff\xfe bytes"},
+    {"status": 400, "endpoint": "/x", "headers": {"Date": "garbage"}, "context": {"sent_at": "also garbage"}},
+])
+def test_anything_is_accepted_without_raising(payload):
+    fact = normalize(payload)
+    assert fact.platform == "generic"

@@ -1,0 +1,97 @@
+"""The shared store: versions, no-op reloads, followers that swap, and a store that goes away."""
+
+import time
+
+import pytest
+from sqlmodel import SQLModel
+
+from rules.loader import RuleDocument, read_directory
+from rules.runtime import KnowledgeBase
+from rules.store import Store
+from tests.conftest import KB_DIR, pg_url
+
+
+def sqlite_store(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'kb.db'}")
+    store.create_schema()
+    return store
+
+
+def postgres_store():
+    url = pg_url()
+    if url is None:
+        pytest.skip("PostgreSQL tests run under CI or with OPSDIAG_TEST_PG_URL")
+    store = Store(url)
+    SQLModel.metadata.drop_all(store.engine)
+    store.create_schema()
+    return store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    store = sqlite_store(tmp_path) if request.param == "sqlite" else postgres_store()
+    yield store
+    store.dispose()
+
+
+def changed(docs: list[RuleDocument]) -> list[RuleDocument]:
+    first = docs[0]
+    return [RuleDocument(first.file, {**first.body, "priority": first.body["priority"] - 1}), *docs[1:]]
+
+
+def test_publishing_the_same_content_is_a_no_op(store):
+    docs = read_directory(KB_DIR)
+    version, created = store.publish(docs, author="t")
+    assert created
+    assert store.publish(docs, author="t") == (version, False)
+    assert store.current_version() == version
+    assert store.documents(version) == docs
+
+
+def test_a_change_makes_a_new_current_version(store):
+    docs = read_directory(KB_DIR)
+    first, _ = store.publish(docs, author="t")
+    second, created = store.publish(changed(docs), author="t")
+    assert created and second != first
+    assert store.current_version() == second
+    assert store.documents(first) == docs  # versions are immutable
+
+
+def test_followers_swap_to_a_published_version(store):
+    docs = read_directory(KB_DIR)
+    first, _ = store.publish(docs, author="t")
+    kb = KnowledgeBase(store, KB_DIR, poll_seconds=0.1)
+    assert kb.status().kb_version == str(first)
+    assert kb.status().source == "store"
+    old_engine = kb.engine
+    kb.start_polling()
+    try:
+        second, _ = store.publish(changed(docs), author="t")
+        deadline = time.monotonic() + 5
+        while kb.status().kb_version != str(second) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert kb.status().kb_version == str(second)
+        assert kb.status().reloads == 1
+        assert kb.diagnose({"status": 503, "endpoint": "/x"})["kb_version"] == str(second)
+        assert old_engine._closed  # the replaced version's rulesets were freed
+    finally:
+        kb.stop()
+
+
+def test_unreachable_store_at_start_serves_kb_content():
+    kb = KnowledgeBase(Store("postgresql+psycopg://nobody@127.0.0.1:9/none"), KB_DIR)
+    status = kb.status()
+    assert (status.store_ok, status.source) == (False, "kb_content")
+    assert status.kb_version.startswith("local-")
+    assert kb.diagnose({"status": 503, "endpoint": "/x"})["diagnoses"]
+
+
+def test_store_lost_while_running_keeps_the_held_version(tmp_path):
+    store = sqlite_store(tmp_path)
+    version, _ = store.publish(read_directory(KB_DIR), author="t")
+    kb = KnowledgeBase(store, KB_DIR)
+    SQLModel.metadata.drop_all(store.engine)  # the store no longer answers
+    assert kb.refresh() is False
+    status = kb.status()
+    assert (status.store_ok, status.kb_version) == (False, str(version))
+    assert kb.diagnose({"status": 503, "endpoint": "/x"})["kb_version"] == str(version)
