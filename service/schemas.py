@@ -56,13 +56,12 @@ class Headers(fields.Field):
                 raise ValidationError(f"{name[:64]!r} is not a valid header name")
             if isinstance(item, int | float) and not isinstance(item, bool):
                 item = str(item)
-            if isinstance(item, list) and all(isinstance(v, str) for v in item):
-                item = ", ".join(item)
-            if not isinstance(item, str):
-                raise ValidationError(f"value of {name!r} must be a string")
-            if len(item) > 8192:
+            values = item if isinstance(item, list) and len(item) <= MAX_HEADERS else [item]
+            if not all(isinstance(v, str) for v in values):
+                raise ValidationError(f"value of {name!r} must be a string or a list of strings")
+            if any(len(v) > 8192 for v in values):
                 raise ValidationError(f"value of {name!r} longer than 8192 characters")
-            out[name] = item
+            out[name] = ", ".join(values)
         return out
 
 
@@ -88,6 +87,18 @@ class Timestamp(fields.Field):
         raise ValidationError("must be an ISO 8601 date-time or epoch seconds")
 
 
+class WholeNumber(fields.Integer):
+    """An integer, also when JSON spells it 400.0 (JSON Schema counts that as an integer);
+    never a string or a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -100,7 +111,7 @@ class SentRequestSchema(Strict):
 
 class ContextSchema(Strict):
     environment = fields.String(validate=validate.OneOf(["sandbox", "production"]))
-    retry_count = fields.Integer(strict=True, validate=validate.Range(0, 1_000_000))
+    retry_count = WholeNumber(validate=validate.Range(0, 1_000_000))
     shop_id = fields.String(validate=validate.Length(max=128))
     occurred_at = Timestamp()
     sent_at = Timestamp()
@@ -108,7 +119,7 @@ class ContextSchema(Strict):
 
 class DiagnoseRequestSchema(Strict):
     id = fields.String(validate=validate.Length(max=128))
-    status = fields.Integer(required=True, strict=True, validate=validate.Range(0, 599))
+    status = WholeNumber(required=True, validate=validate.Range(0, 599))
     endpoint = fields.String(required=True, validate=validate.Length(1, 4096))
     method = fields.String(validate=validate.Regexp(r"^[A-Za-z]{1,16}$"))
     headers = Headers()

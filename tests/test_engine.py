@@ -1,5 +1,6 @@
 """The engine ranks what matches, explains it, and keeps no state between payloads."""
 
+import durable_rules_engine
 import pytest
 
 from rules.engine import Engine, EngineClosed
@@ -27,8 +28,15 @@ def test_no_state_is_left_behind(engine, kb_rules):
     for _ in range(20):
         for payload in every:
             engine.diagnose(payload)
+    used = 0
     for ruleset in engine._host._ruleset_list:
-        assert ruleset.get_facts("0") == []
+        try:
+            facts = ruleset.get_facts("0")
+        except durable_rules_engine.error:  # the session was never opened
+            continue
+        used += 1
+        assert facts == []
+    assert used > 0
 
 
 def test_partitions_only_hold_rules_that_can_apply(engine):

@@ -1,0 +1,53 @@
+"""Every rule's examples: the payloads it must answer, and the near misses it must not."""
+
+import pytest
+
+from rules.engine import Engine
+from rules.lint import lint
+from rules.loader import load_directory
+from rules.normalize import normalize
+from rules.trace import trace
+from service.schemas import DiagnoseRequestSchema
+from tests.conftest import KB_DIR
+
+RULES = load_directory(KB_DIR)[1]
+SCHEMA = DiagnoseRequestSchema()
+MATCH = [pytest.param(r, n, id=f"{r.id}-{n}") for r in RULES for n in range(len(r.examples_match))]
+NO_MATCH = [pytest.param(r, n, id=f"{r.id}-{n}") for r in RULES for n in range(len(r.examples_no_match))]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    engine = Engine(RULES, "examples")
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("rule, n", MATCH)
+def test_rule_answers_its_examples(engine, rule, n):
+    payload = SCHEMA.load(rule.examples_match[n])
+    fact = normalize(payload)
+    matched = engine.match(fact)
+    failed = [s for s in trace(rule, fact) if not s.passed]
+    assert rule in matched, f"conditions that failed: {failed}"
+    assert matched[0].category == rule.category, f"{matched[0].id} outranks it"
+    diagnosis = engine.diagnose(payload)["diagnoses"][0]
+    assert "?" not in diagnosis["title"], "a placeholder of the title has no value"
+
+
+@pytest.mark.parametrize("rule, n", NO_MATCH)
+def test_rule_ignores_its_near_misses(engine, rule, n):
+    payload = SCHEMA.load(rule.examples_no_match[n])
+    assert rule not in engine.match(normalize(payload))
+
+
+def test_lint_finds_no_errors():
+    problems = [str(p) for p in lint(RULES, SCHEMA.load) if p.level == "error"]
+    assert problems == []
+
+
+def test_every_rule_speaks_both_languages():
+    for rule in RULES:
+        assert set(rule.texts) == {"en", "zh-CN"}
+        zh = rule.texts["zh-CN"]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in zh.title + zh.explanation), rule.id
