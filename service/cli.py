@@ -64,11 +64,16 @@ def _read(kb_dir: Path):
 @click.option("--database-url", "db_url", default=None,
               help="default: DATABASE_URL or sqlite:///opsdiag.db")
 @click.option("--author", default="kb-load", show_default=True)
-def kb_load(kb_dir, db_url, author) -> None:
+@click.option("--if-empty", is_flag=True,
+              help="only when the store has no version yet (container start: keeps curated versions)")
+def kb_load(kb_dir, db_url, author, if_empty) -> None:
     """Validate kb_content and publish it as the current version (no-op if unchanged)."""
     docs, rules = _read(kb_dir)
     store = Store(db_url or database_url())
     store.create_schema()
+    if if_empty and store.current_version() is not None:
+        click.echo(f"store already serves version {store.current_version()}; nothing loaded")
+        return
     version, created = store.publish(docs, author=author, note=f"loaded from {kb_dir}")
     state = "new version" if created else "unchanged, still"
     click.echo(f"{len(rules)} rules from {kb_dir}: {state} {version} in {store.url}")
