@@ -89,7 +89,7 @@ DOMAIN_KEYWORDS = (
     (re.compile(r"fulfil|/package|shipment|ship_order|/ship\b|/rts"), "fulfillment"),
     (re.compile(r"logistic|tracking|shipping"), "logistics"),
     (re.compile(r"financ|payment|settlement|statement|/transaction|payout"), "finance"),
-    (re.compile(r"order"), "orders"),
+    (re.compile(r"order|return_refund|/returns?/|/reverse/|/cancel"), "orders"),
     (re.compile(r"product|/item|catalog|listing|categor|brand|/feeds|/sku"), "products"),
 )
 

@@ -95,6 +95,18 @@ def kb_lint(kb_dir):
     sys.exit(1 if errors else 0)
 
 
+@kb.command("coverage")
+@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=DEFAULT_KB_DIR, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+def kb_coverage(kb_dir, fmt):
+    """Rules per category and platform, and the share of examples each rule answers."""
+    from rules.coverage import coverage, render
+
+    _docs, rules = _read(kb_dir)
+    click.echo(render(coverage(rules, DiagnoseRequestSchema().load), fmt))
+
+
 @main.command("diagnose")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--lang", type=click.Choice(["en", "zh-CN"]), default="en", show_default=True)
