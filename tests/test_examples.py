@@ -1,6 +1,7 @@
 """Every rule's examples: the payloads it must answer, and the near misses it must not."""
 
 import pytest
+import yaml
 
 from rules.engine import Engine
 from rules.lint import lint
@@ -51,3 +52,21 @@ def test_every_rule_speaks_both_languages():
         assert set(rule.texts) == {"en", "zh-CN"}
         zh = rule.texts["zh-CN"]
         assert any("\u4e00" <= ch <= "\u9fff" for ch in zh.title + zh.explanation), rule.id
+
+
+def test_readme_example_is_a_real_rule():
+    readme = (KB_DIR / "README.md").read_text(encoding="utf-8")
+    marker = "<!-- example-rule: "
+    start = readme.index(marker) + len(marker)
+    rule_id = readme[start:readme.index(" -->", start)]
+    begin = readme.index("```yaml\n", start) + len("```yaml\n")
+    block = readme[begin:readme.index("\n```", begin)]
+    documented = yaml.safe_load(block)[0]
+    platform = rule_id.split(".")[0]
+    on_disk = [
+        rule
+        for path in sorted((KB_DIR / platform).glob("*.yaml"))
+        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+        if rule["id"] == rule_id
+    ]
+    assert on_disk == [documented]
