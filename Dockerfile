@@ -1,9 +1,31 @@
 # Small non-root image whose default command serves the API with gunicorn.
+# Stage 1 builds the virtualenv (durable-rules has no wheel and needs a C++ compiler);
+# stage 2 copies that virtualenv and the sources, without any compiler or pip cache.
+FROM python:3.11-slim AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH=/opt/venv/bin:$PATH
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY rules ./rules
+COPY service ./service
+# Editable, so that the code finds openapi.yaml and kb_content beside it in /app.
+RUN pip install --no-cache-dir --no-compile -e .
+
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
+    PATH=/opt/venv/bin:$PATH \
     OPSDIAG_BIND=0.0.0.0:8080 \
     DATABASE_URL=sqlite:////data/opsdiag.db
 
@@ -11,15 +33,14 @@ RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin opsdi
     && mkdir -p /data && chown opsdiag /data
 
 WORKDIR /app
-COPY pyproject.toml README.md openapi.yaml ./
-COPY rules ./rules
-COPY service ./service
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+COPY openapi.yaml ./
 COPY kb_content ./kb_content
-RUN pip install --no-compile -e .
 
 USER opsdiag
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/readyz', timeout=2)"
 # Seed an empty store from kb_content, never overwrite curated versions, then serve.
 CMD ["sh", "-c", "opsdiag kb load --if-empty && exec gunicorn -c service/gunicorn_conf.py service.wsgi:app"]

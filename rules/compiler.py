@@ -6,10 +6,19 @@ value a rule tests (a header, a JMESPath, the message) becomes a slot of a flat 
 durable-rules matches the combinations of conditions; the two tests it cannot make
 well are precomputed into boolean flags: regular expressions (one RE2 set per slot,
 so every pattern is tried in a single linear pass) and JSON type tests.
+
+Per request only the slots that some rule could still match are read: each rule is
+gated on one exact test of a plain field (its error code, status, method, ...) and a
+hash lookup on those fields gives the candidate rules; a rule whose gate fails cannot
+match whatever its other slots hold, so those slots are not extracted, their regexes
+not run and their values not sent. The extraction plan of each set of candidates is
+compiled once and cached. JMESPath expressions that are plain dotted paths
+(`errors[0].code`) are walked directly instead of through the JMESPath interpreter.
 """
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,9 +49,56 @@ def number_or_text(value: Any) -> Any:
     return value
 
 
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_SIMPLE_PATH = re.compile(rf"{_IDENT}(?:\.{_IDENT}|\[-?[0-9]+\])*")
+_STEP = re.compile(rf"\.?({_IDENT})|\[(-?[0-9]+)\]")
+
+
+def simple_path(expression: str) -> tuple[str | int, ...] | None:
+    """The steps of a JMESPath that only names fields and indexes (`a.b[0].c`), else None."""
+    if not _SIMPLE_PATH.fullmatch(expression):
+        return None
+    return tuple(name if name else int(index) for name, index in _STEP.findall(expression))
+
+
+def _walker(steps: tuple[str | int, ...]) -> Callable[[Any], Any]:
+    """JMESPath semantics for a plain path: a field of a non-object or an index of a
+    non-array is null, as is an index out of range."""
+    def walk(doc: Any) -> Any:
+        for step in steps:
+            if step.__class__ is str:
+                if not isinstance(doc, dict):
+                    return None
+                doc = doc.get(step)
+            else:
+                if not isinstance(doc, list):
+                    return None
+                try:
+                    doc = doc[step]
+                except IndexError:
+                    return None
+            if doc is None:
+                return None
+        return doc
+    return walk
+
+
+def _to_string(doc: Any) -> Any:
+    """JMESPath's `to_string(@)`, the whole body as text."""
+    return doc if isinstance(doc, str) else json.dumps(doc, separators=(",", ":"), default=str)
+
+
 @cache
 def extractor(source: str, name: str) -> Callable[[Fact], Any]:
     if source in ("body", "request_body"):
+        steps = simple_path(name)
+        if steps is not None or name == "to_string(@)":
+            walk = _walker(steps) if steps is not None else _to_string
+
+            def get(fact: Fact) -> Any:
+                doc = getattr(fact, source)
+                return walk(doc) if isinstance(doc, dict | list) else None
+            return get
         expr = jmespath.compile(name)
 
         def search(fact: Fact) -> Any:
@@ -114,6 +170,45 @@ class Slot:
     types: list[tuple[str, str]] = field(default_factory=list)  # (json type, flag key)
     regex_set: Any = None
     regex_flags: list[str] = field(default_factory=list)
+    readers: int = 0  # bit i set: rule i of the partition tests this slot
+
+
+# A rule's gate is one test that must hold for it to match and that is cheap to check
+# for every payload; see Partition._compile_gates. Exact `eq` / `in` on a plain field,
+# most selective field first, with the one type normalize gives each (operands of
+# another type leave the field out: durable-rules finds "400" equal to 400, a dict not).
+EQ_GATES = (("code", str), ("path", str), ("host", str), ("error_type", str),
+            ("method", str), ("status", int), ("body_format", str))
+# A regex on a plain field: the RE2 set of that field runs first and says which hold.
+REGEX_GATES = ("path", "host", "code", "message", "error_type", "method", "body_format")
+# Any test but `exists: false`, `eq: null` and `not_regex` fails on a missing value in
+# durable-rules, so it needs the header, query parameter or context value present.
+PRESENCE_SOURCES = ("headers", "request_headers", "query", "context", "derived")
+MAX_PLANS = 4096  # cached extraction plans per partition; past it the cache starts over
+
+
+def _gate(rule: Rule) -> tuple[str, Any, Any] | None:
+    """("eq", field, values) | ("regex", field, pattern) | ("present", source, name) | None."""
+    for source, kind in EQ_GATES:
+        for cond in rule.conditions:
+            if cond.source != source:
+                continue
+            for op, operand in cond.ops:
+                values = operand if op == "in" else (operand,) if op == "eq" else None
+                if values and all(type(v) is kind for v in values):
+                    return "eq", source, tuple(values)
+    for source in REGEX_GATES:
+        for cond in rule.conditions:
+            if cond.source == source:
+                for op, operand in cond.ops:
+                    if op == "regex":
+                        return "regex", source, operand
+    for cond in rule.conditions:
+        if cond.source in PRESENCE_SOURCES and any(
+                not (op == "not_regex" or (op == "exists" and not operand) or (op == "eq" and operand is None))
+                for op, operand in cond.ops):
+            return "present", cond.source, cond.name
+    return None
 
 
 class Partition:
@@ -124,9 +219,11 @@ class Partition:
         self.rules = rules
         self.slots: dict[tuple[str, str], Slot] = {}
         self._flags: dict[tuple, str] = {}
-        self.definition = {
-            f"r{i}": {"all": [{"m": self._rule_condition(rule)}]} for i, rule in enumerate(rules)
-        }
+        self.definition = {}
+        for i, rule in enumerate(rules):
+            self.definition[f"r{i}"] = {"all": [{"m": self._rule_condition(rule)}]}
+            for cond in rule.conditions:
+                self.slots[(cond.source, cond.name)].readers |= 1 << i
         for slot in self.slots.values():
             if slot.patterns:
                 slot.regex_set = re2.Set.SearchSet(_set_options())
@@ -134,6 +231,83 @@ class Partition:
                     slot.regex_set.Add(pattern)
                     slot.regex_flags.append(flag)
                 slot.regex_set.Compile()
+        self._compile_gates()
+
+    def _compile_gates(self) -> None:
+        """Index every rule under its gate; rules without one are always candidates.
+
+        Per payload, the gates give a key: for each `eq` field the bucket its value
+        falls in (a hash lookup), for each regex field the patterns of its RE2 set that
+        hold, for each presence gate whether the value is there. The key selects a
+        cached plan: the slots the admitted rules read.
+        """
+        self._ungated = 0
+        eq: dict[str, dict[Any, int]] = {}
+        regex: dict[str, dict[int, int]] = {}  # field -> pattern index in its set -> rules
+        present: dict[tuple[str, str], int] = {}
+        for i, rule in enumerate(self.rules):
+            gate = _gate(rule)
+            bit = 1 << i
+            if gate is None:
+                self._ungated |= bit
+            elif gate[0] == "eq":
+                index = eq.setdefault(gate[1], {})
+                for value in gate[2]:
+                    index[value] = index.get(value, 0) | bit
+            elif gate[0] == "regex":
+                slot = self.slots[(gate[1], "")]
+                number = slot.regex_flags.index(self._flags[(slot.key, "regex", gate[2])])
+                index = regex.setdefault(gate[1], {})
+                index[number] = index.get(number, 0) | bit
+            else:
+                present[gate[1:]] = present.get(gate[1:], 0) | bit
+        # eq: field -> (value -> bucket number), and the rules of each bucket (0: none)
+        self._eq_gates = [(name, {v: n + 1 for n, v in enumerate(index)}, [0, *index.values()])
+                          for name, index in eq.items()]
+        self._regex_gates = []
+        for name, index in regex.items():
+            slot = self.slots[(name, "")]
+            self._regex_gates.append((slot.key, slot.extract, slot.regex_set._set.Match, index))
+        self._present_gates = [(self.slots[key].extract, rules) for key, rules in present.items()]
+        self._plans: dict[tuple, tuple] = {}
+
+    def _plan(self, fact: Fact) -> tuple[tuple, dict[str, tuple]]:
+        """(the slots to read for this fact, the gate fields already read: key -> (value, matches))."""
+        key: list = [numbers.get(getattr(fact, field), 0) for field, numbers, _ in self._eq_gates]
+        early: dict[str, tuple] = {}
+        for slot_key, extract, match, _ in self._regex_gates:
+            value = extract(fact)
+            found = match(_utf8(value)) if value is not None else ()
+            early[slot_key] = (value, found)
+            key.append(tuple(found))
+        key.extend(extract(fact) is not None for extract, _ in self._present_gates)
+        key = tuple(key)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._compile_plan(key)
+            if len(self._plans) >= MAX_PLANS:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan, early
+
+    def _compile_plan(self, key: tuple) -> tuple:
+        candidates = self._ungated
+        parts = iter(key)
+        for (_, _, buckets), number in zip(self._eq_gates, parts, strict=False):
+            candidates |= buckets[number]
+        for (_, _, _, index), found in zip(self._regex_gates, parts, strict=False):
+            for number in found:
+                candidates |= index.get(number, 0)
+        for (_, rules), there in zip(self._present_gates, parts, strict=False):
+            if there:
+                candidates |= rules
+        if not candidates:
+            return ()
+        return tuple(
+            (slot.key, slot.extract, slot.regex_set._set.Match if slot.regex_set else None,
+             slot.regex_flags, slot.types)
+            for slot in self.slots.values() if slot.readers & candidates
+        )
 
     def _slot(self, cond: Condition) -> Slot:
         key = (cond.source, cond.name)
@@ -178,22 +352,47 @@ class Partition:
                 tests.append({f"${op}": {key: operand}})
         return tests
 
-    def engine_fact(self, fact: Fact) -> dict:
-        """The flat fact durable-rules sees: slot values plus precomputed flags."""
+    def prepare(self, fact: Fact) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """(engine fact, raw values by slot key), or (None, {}) when no rule can match.
+
+        Only the slots of candidate rules are read (see the module docstring); rules
+        that are not candidates fail on their gate whatever the other slots hold.
+        """
+        plan, early = self._plan(fact)
+        if not plan:
+            return None, {}
         out: dict[str, Any] = {"sid": "0", "id": "f"}
-        for slot in self.slots.values():
-            value = slot.extract(fact)
+        raw: dict[str, Any] = {}
+        for key, extract, match, flags, types in plan:
+            if key in early:
+                value, found = early[key]
+            else:
+                value = extract(fact)
+                found = match(_utf8(value)) if match is not None and value is not None else ()
+            raw[key] = value
             if value is None:
                 continue
-            out[slot.key] = scalar_for_engine(value)
-            if slot.regex_set is not None:
-                text = as_text(value)
-                for index in slot.regex_set.Match(text) or ():
-                    out[slot.regex_flags[index]] = 1
-            for wanted, flag in slot.types:
+            out[key] = value if value.__class__ in _SCALARS else scalar_for_engine(value)
+            for index in found:
+                out[flags[index]] = 1
+            for wanted, flag in types:
                 if has_type(value, wanted):
                     out[flag] = 1
-        return out
+        return out, raw
+
+    def engine_fact(self, fact: Fact) -> dict:
+        """The flat fact durable-rules sees: the values of the slots candidate rules read,
+        plus their precomputed regex and type flags."""
+        return self.prepare(fact)[0] or {"sid": "0", "id": "f"}
+
+
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def _utf8(value: Any) -> bytes:
+    """The text a regex searches: strings as they are, anything else as its JSON."""
+    text = value if value.__class__ is str else as_text(value)
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _same(value: Any) -> Any:
@@ -230,9 +429,11 @@ def partition(rules: list[Rule]) -> Layout:
     shared: dict[tuple[str, ...], Partition] = {}
     partitions = {}
     for platform in PLATFORMS:
+        own = [r for r in rules if platform in r.platforms or "generic" in r.platforms]
         for region in (None, *sorted(regions[platform])):
+            here = [r for r in own if r.regions is None or region in r.regions]
             for domain in DOMAINS:
-                members = [r for r in rules if r.applies_to(platform, region, domain)]
+                members = [r for r in here if r.domains is None or domain in r.domains]
                 ids = tuple(r.id for r in members)
                 if ids not in shared:
                     shared[ids] = Partition(f"opsdiag{next(_ruleset_ids)}", members)

@@ -58,38 +58,41 @@ def check_doc_url(rule: Rule) -> list[Problem]:
 def lint(rules: list[Rule], load_payload: Callable[[dict], dict]) -> list[Problem]:
     """`load_payload` validates an example as /diagnose would (raises on bad input)."""
     engine = Engine(rules, "lint")
-    problems: list[Problem] = []
     try:
-        for rule in rules:
-            problems.extend(check_doc_url(rule))
-            top_ids = set()
-            for n, example in enumerate(rule.examples_match):
-                try:
-                    payload = load_payload(example)
-                except Exception as exc:  # noqa: BLE001 - report any invalid example
-                    problems.append(Problem("error", rule, f"examples.match.{n} invalid: {exc}"))
-                    continue
-                matched = engine.match(normalize(payload))
-                if rule not in matched:
-                    problems.append(Problem("error", rule, f"examples.match.{n} does not match: "
-                                                           f"{_failed_conditions(rule, payload)}"))
-                elif matched[0].category != rule.category:
-                    problems.append(Problem(
-                        "error", rule, f"examples.match.{n}: top answer is {matched[0].id} "
-                                       f"({matched[0].category}), not {rule.category}"))
-                else:
-                    top_ids.add(matched[0].id)
-            if rule.examples_match and top_ids and rule.id not in top_ids:
-                problems.append(Problem("warning", rule, "shadowed: never the top answer of its "
-                                                         f"own examples ({', '.join(sorted(top_ids))} wins)"))
-            for n, example in enumerate(rule.examples_no_match):
-                try:
-                    payload = load_payload(example)
-                except Exception as exc:  # noqa: BLE001
-                    problems.append(Problem("error", rule, f"examples.no_match.{n} invalid: {exc}"))
-                    continue
-                if rule in engine.match(normalize(payload)):
-                    problems.append(Problem("error", rule, f"examples.no_match.{n} matches"))
+        return [p for rule in rules for p in lint_rule(rule, engine, load_payload)]
     finally:
         engine.close()
+
+
+def lint_rule(rule: Rule, engine: Engine, load_payload: Callable[[dict], dict]) -> list[Problem]:
+    """One rule's checks against `engine`, a compiled rule set that contains it."""
+    problems = check_doc_url(rule)
+    top_ids = set()
+    for n, example in enumerate(rule.examples_match):
+        try:
+            payload = load_payload(example)
+        except Exception as exc:  # noqa: BLE001 - report any invalid example
+            problems.append(Problem("error", rule, f"examples.match.{n} invalid: {exc}"))
+            continue
+        matched = engine.match(normalize(payload))
+        if rule not in matched:
+            problems.append(Problem("error", rule, f"examples.match.{n} does not match: "
+                                                   f"{_failed_conditions(rule, payload)}"))
+        elif matched[0].category != rule.category:
+            problems.append(Problem(
+                "error", rule, f"examples.match.{n}: top answer is {matched[0].id} "
+                               f"({matched[0].category}), not {rule.category}"))
+        else:
+            top_ids.add(matched[0].id)
+    if rule.examples_match and top_ids and rule.id not in top_ids:
+        problems.append(Problem("warning", rule, "shadowed: never the top answer of its "
+                                                 f"own examples ({', '.join(sorted(top_ids))} wins)"))
+    for n, example in enumerate(rule.examples_no_match):
+        try:
+            payload = load_payload(example)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(Problem("error", rule, f"examples.no_match.{n} invalid: {exc}"))
+            continue
+        if rule in engine.match(normalize(payload)):
+            problems.append(Problem("error", rule, f"examples.no_match.{n} matches"))
     return problems

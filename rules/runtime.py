@@ -32,7 +32,7 @@ class Status:
 
 class KnowledgeBase:
     def __init__(self, store: Store | None, kb_dir: Path | str = DEFAULT_KB_DIR,
-                 poll_seconds: float = 1.0):
+                 poll_seconds: float = 0.5):
         self.store = store
         self.kb_dir = Path(kb_dir)
         self.poll_seconds = poll_seconds

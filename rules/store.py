@@ -1,4 +1,5 @@
-"""The shared rule store: immutable knowledge-base versions and a pointer to the current one.
+"""The shared rule store: immutable knowledge-base versions, a pointer to the current one,
+the drafts curators are working on, and the append-only audit log of every change.
 
 SQLite by default, PostgreSQL in production (any SQLAlchemy URL). Workers never read
 rules per request: they read the tiny `kb_pointer` row to learn whether a new version
@@ -7,11 +8,13 @@ exists, and load a version's rules only when it changes.
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Text, update
 from sqlalchemy.engine import Engine as SqlEngine
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
 from .loader import RuleDocument, checksum
 
@@ -52,6 +55,61 @@ class KbPointer(SQLModel, table=True):
     version_id: int = Field(foreign_key="kb_version.id")
 
 
+class KbDraft(SQLModel, table=True):
+    """A rule's pending change: a new body, or `body=None` for a deletion.
+
+    `revision` makes every write a compare-and-set, so two curators editing the same
+    rule never overwrite each other silently, on SQLite or PostgreSQL alike.
+    """
+
+    __tablename__ = "kb_draft"
+
+    rule_id: str = Field(primary_key=True)
+    file: str
+    body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    revision: int = 1
+    updated_by: str
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: the store has no method that updates or deletes an entry."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC), index=True)
+    actor: str = Field(index=True)
+    action: str = Field(index=True)
+    rule_id: str | None = Field(default=None, index=True)
+    version_id: int | None = None
+    before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    address: str = ""
+
+
+class Conflict(Exception):
+    """A compare-and-set lost: someone else changed the row first."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    rule_id: str
+    file: str
+    body: dict | None
+    revision: int
+    updated_by: str
+    updated_at: datetime
+
+
+def _dumps(value) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _loads(text: str | None):
+    return None if text is None else json.loads(text)
+
+
 class Store:
     def __init__(self, url: str | None = None):
         self.url = url or database_url()
@@ -67,6 +125,14 @@ class Store:
             pointer = session.get(KbPointer, "current")
             return pointer.version_id if pointer else None
 
+    def versions(self) -> list[KbVersion]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(KbVersion).order_by(col(KbVersion.id).desc())).all())
+
+    def version(self, version_id: int) -> KbVersion | None:
+        with Session(self.engine) as session:
+            return session.get(KbVersion, version_id)
+
     def documents(self, version_id: int) -> list[RuleDocument]:
         with Session(self.engine) as session:
             rows = session.exec(
@@ -74,17 +140,28 @@ class Store:
             ).all()
             return [RuleDocument(row.file, json.loads(row.body)) for row in rows]
 
-    def publish(self, docs: list[RuleDocument], author: str, note: str = "") -> tuple[int, bool]:
+    def publish(self, docs: list[RuleDocument], author: str, note: str = "",
+                drafts: list[Draft] = (), audit: list[AuditEntry] = ()) -> tuple[int, bool]:
         """Store `docs` as a new current version unless they equal the current one.
 
+        The `drafts` it was built from are removed in the same transaction, each only if
+        still at the revision that was read (else Conflict), and `audit` is appended.
         Returns (version id, whether a new version was created).
         """
         digest = checksum(docs)
         with Session(self.engine) as session:
+            for draft in drafts:
+                gone = session.exec(delete(KbDraft).where(
+                    KbDraft.rule_id == draft.rule_id, KbDraft.revision == draft.revision))
+                if gone.rowcount != 1:
+                    session.rollback()
+                    raise Conflict(draft.rule_id)
             pointer = session.get(KbPointer, "current")
             if pointer:
                 current = session.get(KbVersion, pointer.version_id)
                 if current and current.checksum == digest:
+                    session.add_all(audit)
+                    session.commit()
                     return current.id, False
             version = KbVersion(author=author, note=note, checksum=digest, rule_count=len(docs))
             session.add(version)
@@ -98,8 +175,97 @@ class Store:
                 pointer.version_id = version.id
             else:
                 session.add(KbPointer(name="current", version_id=version.id))
+            for entry in audit:
+                entry.version_id = version.id
+                session.add(entry)
             session.commit()
             return version.id, True
+
+    def set_current(self, version_id: int, audit: AuditEntry) -> None:
+        with Session(self.engine) as session:
+            if session.get(KbVersion, version_id) is None:
+                raise LookupError(version_id)
+            pointer = session.get(KbPointer, "current")
+            if pointer:
+                pointer.version_id = version_id
+            else:
+                session.add(KbPointer(name="current", version_id=version_id))
+            session.add(audit)
+            session.commit()
+
+    # ------------------------------------------------------------------ drafts
+
+    def drafts(self) -> list[Draft]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(KbDraft).order_by(KbDraft.rule_id)).all()
+            return [self._draft(row) for row in rows]
+
+    def draft(self, rule_id: str) -> Draft | None:
+        with Session(self.engine) as session:
+            row = session.get(KbDraft, rule_id)
+            return self._draft(row) if row else None
+
+    @staticmethod
+    def _draft(row: KbDraft) -> Draft:
+        return Draft(row.rule_id, row.file, _loads(row.body), row.revision, row.updated_by,
+                     row.updated_at)
+
+    def save_draft(self, rule_id: str, file: str, body: dict | None, revision: int | None,
+                   actor: str, audit: AuditEntry) -> Draft:
+        """Write a draft if its revision is still `revision` (None: no draft may exist yet)."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            if revision is None:
+                session.add(KbDraft(rule_id=rule_id, file=file, body=_dumps(body),
+                                    updated_by=actor, updated_at=now))
+                new_revision = 1
+            else:
+                result = session.exec(update(KbDraft).where(
+                    KbDraft.rule_id == rule_id, KbDraft.revision == revision,
+                ).values(file=file, body=_dumps(body), revision=revision + 1,
+                         updated_by=actor, updated_at=now))
+                if result.rowcount != 1:
+                    raise Conflict(rule_id)
+                new_revision = revision + 1
+            session.add(audit)
+            try:
+                session.commit()
+            except IntegrityError as exc:
+                raise Conflict(rule_id) from exc
+        return Draft(rule_id, file, body, new_revision, actor, now)
+
+    def discard_draft(self, rule_id: str, revision: int, audit: AuditEntry) -> None:
+        with Session(self.engine) as session:
+            gone = session.exec(delete(KbDraft).where(
+                KbDraft.rule_id == rule_id, KbDraft.revision == revision))
+            if gone.rowcount != 1:
+                raise Conflict(rule_id)
+            session.add(audit)
+            session.commit()
+
+    # ------------------------------------------------------------------- audit
+
+    def record(self, entry: AuditEntry) -> None:
+        with Session(self.engine) as session:
+            session.add(entry)
+            session.commit()
+
+    def audit(self, actor: str | None = None, rule_id: str | None = None, action: str | None = None,
+              since: datetime | None = None, until: datetime | None = None,
+              limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
+        query = select(AuditEntry)
+        for column, value in ((AuditEntry.actor, actor), (AuditEntry.rule_id, rule_id),
+                              (AuditEntry.action, action)):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        if until is not None:
+            query = query.where(AuditEntry.at < until)
+        if before_id is not None:
+            query = query.where(col(AuditEntry.id) < before_id)
+        with Session(self.engine) as session:
+            return list(session.exec(query.order_by(col(AuditEntry.id).desc()).limit(limit)).all())
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,8 +10,9 @@ from rules.loader import DEFAULT_KB_DIR
 from rules.runtime import KnowledgeBase
 from rules.store import Store
 
-from . import problems
-from .api import diagnose, health
+from . import admin, logs, metrics, problems
+from .api import diagnose, docs, health
+from .api.metrics import bp as metrics_bp
 
 MiB = 1024 * 1024
 SECURITY_HEADERS = {
@@ -27,8 +28,11 @@ def settings_from_env() -> dict:
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL") or "sqlite:///opsdiag.db",
         "KB_DIR": os.environ.get("OPSDIAG_KB_DIR") or str(DEFAULT_KB_DIR),
-        "POLL_SECONDS": float(os.environ.get("OPSDIAG_POLL_SECONDS", "1")),
+        "POLL_SECONDS": float(os.environ.get("OPSDIAG_POLL_SECONDS", "0.5")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("OPSDIAG_MAX_BODY_BYTES", str(MiB))),
+        "DIAGNOSE_AUTH": os.environ.get("OPSDIAG_DIAGNOSE_AUTH", "off").lower() in ("on", "1", "true"),
+        "BOOTSTRAP_ADMIN_KEY": os.environ.get("OPSDIAG_BOOTSTRAP_ADMIN_KEY", ""),
+        "AUTH_FAILURE_LIMIT": int(os.environ.get("OPSDIAG_AUTH_FAILURES_PER_MINUTE", "10")),
     }
 
 
@@ -49,6 +53,10 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
     problems.register(app)
     app.register_blueprint(diagnose.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(docs.bp)
+    app.register_blueprint(metrics_bp)
+    if kb.store is not None:
+        admin.install(app, kb.store)
 
     @app.before_request
     def assign_request_id():
@@ -57,8 +65,11 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
 
     @app.after_request
     def finish(response):
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():  # a route may set its own (e.g. /docs: its CSP)
+            response.headers.setdefault(name, value)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
 
+    metrics.init_app(app)
+    logs.init_app(app)
     return app

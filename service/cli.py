@@ -129,5 +129,45 @@ def diagnose_file(file, lang, kb_dir):
     click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
 
 
+@kb.command("export")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--version", "version_id", type=int, default=None, help="default: the current version")
+@click.option("--database-url", "db_url", default=None)
+def kb_export(target, version_id, db_url):
+    """Write a stored version as a kb_content tree (to keep rules in git too)."""
+    import io
+    import zipfile
+
+    from rules.curation import export_zip
+
+    store = Store(db_url or database_url())
+    version_id = version_id or store.current_version()
+    if version_id is None or store.version(version_id) is None:
+        raise SystemExit(f"no version {version_id} in {store.url}")
+    archive = zipfile.ZipFile(io.BytesIO(export_zip(store.documents(version_id))))
+    archive.extractall(target)
+    click.echo(f"version {version_id}: {len(archive.namelist())} files written to {target}")
+
+
+@main.group()
+def keys():
+    """API keys of the admin API (and of /diagnose with OPSDIAG_DIAGNOSE_AUTH=on)."""
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(["client", "viewer", "editor", "publisher", "admin"]))
+@click.option("--label", default="")
+@click.option("--database-url", "db_url", default=None)
+def keys_create(role, label, db_url):
+    """Create a key and print it: it is stored only as a hash and cannot be shown again."""
+    from .admin.keys import create_key
+
+    store = Store(db_url or database_url())
+    store.create_schema()
+    row, clear = create_key(store, role, label)
+    click.echo(f"key id {row.id}, role {row.role}; keep this key, it is not stored:", err=True)
+    click.echo(clear)
+
+
 if __name__ == "__main__":
     main()

@@ -10,12 +10,14 @@ PROBLEM = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str | None = None,
-            invalid_params: list[dict] | None = None, type_: str = "about:blank") -> Response:
+            invalid_params: list[dict] | None = None, type_: str = "about:blank",
+            extensions: dict | None = None) -> Response:
     body = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if invalid_params:
         body["invalid-params"] = invalid_params
+    body.update(extensions or {})
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
 
 
@@ -37,9 +39,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         response = problem(exc.code or 500, exc.name, exc.description)
-        allowed = getattr(exc, "valid_methods", None)
-        if allowed:
-            response.headers["Allow"] = ", ".join(allowed)
+        for name, value in exc.get_headers():  # Allow, WWW-Authenticate, Retry-After ...
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
 
     @app.errorhandler(Exception)

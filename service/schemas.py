@@ -65,6 +65,9 @@ class Headers(fields.Field):
         return out
 
 
+MAX_EPOCH_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+
+
 class Timestamp(fields.Field):
     """ISO 8601 date-time, or Unix epoch seconds/milliseconds."""
 
@@ -72,6 +75,8 @@ class Timestamp(fields.Field):
         if isinstance(value, datetime):  # YAML examples arrive already parsed
             return value if value.tzinfo else value.replace(tzinfo=UTC)
         if isinstance(value, int | float) and not isinstance(value, bool):
+            if not 0 <= value <= MAX_EPOCH_MS:
+                raise ValidationError(f"epoch time must be between 0 and {MAX_EPOCH_MS}")
             seconds = value / 1000 if value > 10**11 else value
             try:
                 return datetime.fromtimestamp(seconds, UTC)

@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 KB_DIR = Path(os.environ.get("OPSDIAG_KB_DIR") or DEFAULT_KB_DIR)
 OPENAPI = OpenAPI.from_file_path(
     str(ROOT / "openapi.yaml"),
-    config=Config(extra_media_type_deserializers={"application/problem+json": json.loads}),
+    config=Config(extra_media_type_deserializers={
+        "application/problem+json": json.loads,
+        "application/zip": lambda data: data.decode("latin-1"),  # bytes as a lossless string
+    }),
 )
 
 
@@ -47,7 +50,10 @@ def local_kb():
 @pytest.fixture(scope="session")
 def app(local_kb):
     """The app, with every response checked against openapi.yaml as it is sent."""
-    app = create_app({"TESTING": True}, kb=local_kb)
+    return contract_checked(create_app({"TESTING": True}, kb=local_kb))
+
+
+def contract_checked(app):
     app.extensions["contract_violations"] = violations = []
 
     @app.after_request

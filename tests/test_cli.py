@@ -57,3 +57,26 @@ def test_diagnose_rejects_an_invalid_payload(tmp_path):
     result = CliRunner().invoke(main, ["diagnose", str(payload), "--dir", str(KB_DIR)])
     assert result.exit_code != 0
     assert "endpoint" in result.output and "status" in result.output
+
+
+def test_keys_create_prints_a_working_key_once(tmp_path):
+    from service.admin.keys import verify
+
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    result = CliRunner().invoke(main, ["keys", "create", "--role", "admin", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    row = verify(Store(url), key)
+    assert row is not None and row.role == "admin"
+    assert verify(Store(url), key + "x") is None
+
+
+def test_kb_export_writes_a_tree_that_loads_back_identically(tmp_path):
+    from rules.loader import checksum, read_directory
+
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    run("kb", "load", "--dir", KB_DIR, "--database-url", url)
+    result = run("kb", "export", tmp_path / "out", "--database-url", url)
+    assert result.exit_code == 0, result.output
+    assert checksum(read_directory(tmp_path / "out")) == checksum(read_directory(KB_DIR))
+    assert run("kb", "load", "--dir", tmp_path / "out", "--database-url", url).output.find("unchanged") >= 0

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,29 +31,42 @@ def get(url, data=None, headers=None):
         return exc.code, json.loads(exc.read())
 
 
-@pytest.fixture
-def server(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'kb.db'}", "OPSDIAG_KB_DIR": str(KB_DIR)}
-    cli = [sys.executable, "-m", "service.cli"]
-    subprocess.run([*cli, "kb", "load", "--dir", str(KB_DIR)], env=env, check=True, capture_output=True)
+CLI = [sys.executable, "-m", "service.cli"]
+
+
+def start(env: dict, workers: int = 2):
+    """`opsdiag serve` in its own process group, once it answers /readyz."""
     port = free_port()
-    proc = subprocess.Popen([*cli, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server; a pipe nobody drains would block its logging
+    proc = subprocess.Popen([*CLI, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc.log = log
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             if get(f"{base}/readyz")[0] == 200:
-                break
+                return base, proc
         except OSError:
             time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(proc.stdout.read().decode())
-    yield base, proc
+    proc.kill()
+    log.seek(0)
+    pytest.fail(log.read().decode(errors="replace")[-5000:])
+
+
+def stop(proc) -> None:
     if proc.poll() is None:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'kb.db'}", "OPSDIAG_KB_DIR": str(KB_DIR)}
+    subprocess.run([*CLI, "kb", "load", "--dir", str(KB_DIR)], env=env, check=True, capture_output=True)
+    base, proc = start(env)
+    yield base, proc
+    stop(proc)
 
 
 def test_gunicorn_serves_the_stored_version_and_stops_gracefully(server):

@@ -5,6 +5,9 @@ import json
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from .. import metrics
+from ..admin.auth import authenticate
+from ..admin.keys import CLIENT
 from ..schemas import DiagnoseRequestSchema
 
 bp = Blueprint("diagnose", __name__)
@@ -37,6 +40,13 @@ def json_payload():
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
 
+@bp.before_request
+def client_key():
+    """With OPSDIAG_DIAGNOSE_AUTH=on, callers need a key (role `client` or any other)."""
+    if current_app.config.get("DIAGNOSE_AUTH"):
+        authenticate(CLIENT)
+
+
 @bp.post("/diagnose")
 def diagnose():
     data = json_payload()
@@ -45,6 +55,7 @@ def diagnose():
     payload = _schema.load(data)
     lang = preferred_language()
     result = current_app.extensions["opsdiag.kb"].diagnose(payload, lang)
+    metrics.record_diagnosis(result)
     response = jsonify({"request_id": g.request_id, **result})
     response.headers["Content-Language"] = lang
     return response

@@ -1,0 +1,321 @@
+"""How curators change the knowledge base: drafts over the current version, checked on
+write, tried against payloads, and published only when every example still holds.
+
+The working set is the current version with the drafts laid over it. Nothing here
+knows about HTTP; the admin API and the CLI both drive it.
+"""
+
+import hashlib
+import io
+import json
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import yaml
+
+from .engine import Engine
+from .lint import Problem, lint, lint_rule
+from .loader import RuleDocument, RuleError, RuleSetError, build_rules, checksum, parse_file
+from .normalize import normalize
+from .store import AuditEntry, Draft, Store
+from .trace import trace
+
+LoadPayload = Callable[[dict], dict]
+
+
+class NotFound(LookupError):
+    pass
+
+
+class PreconditionFailed(Exception):
+    """The caller's ETag is not the rule's current one."""
+
+
+class ExamplesBroken(Exception):
+    """Publishing would change what some example is answered with."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} example(s) would break")
+
+
+@dataclass(frozen=True)
+class RuleState:
+    rule_id: str
+    file: str
+    body: dict | None  # None: deleted in the drafts
+    status: str  # published | new | modified | deleted
+    revision: int | None  # the draft's revision, None when there is no draft
+
+    @property
+    def etag(self) -> str:
+        canonical = json.dumps([self.file, self.body], sort_keys=True, ensure_ascii=False, default=str)
+        return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, for the audit log."""
+
+    key_id: str
+    address: str = ""
+
+    def entry(self, action: str, rule_id: str | None = None, before=None, after=None,
+              version_id: int | None = None) -> AuditEntry:
+        return AuditEntry(actor=self.key_id, action=action, rule_id=rule_id, version_id=version_id,
+                          before=None if before is None else json.dumps(before, ensure_ascii=False),
+                          after=None if after is None else json.dumps(after, ensure_ascii=False),
+                          address=self.address)
+
+
+def default_file(body: dict) -> str:
+    platforms = body.get("platforms") or ["generic"]
+    domains = body.get("domains")
+    domain = domains[0] if isinstance(domains, list) and domains else "common"
+    return f"{platforms[0]}/{domain}.yaml"
+
+
+class Workspace:
+    def __init__(self, store: Store, load_payload: LoadPayload):
+        self.store = store
+        self.load_payload = load_payload
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+        self._engine_key = ""
+
+    # --------------------------------------------------------------- reading
+
+    def _published(self) -> tuple[int | None, dict[str, RuleDocument]]:
+        version = self.store.current_version()
+        docs = self.store.documents(version) if version is not None else []
+        return version, {d.rule_id: d for d in docs}
+
+    def states(self) -> list[RuleState]:
+        _version, published = self._published()
+        drafts = {d.rule_id: d for d in self.store.drafts()}
+        out = []
+        for rule_id in sorted(published.keys() | drafts.keys()):
+            out.append(self._state(rule_id, published.get(rule_id), drafts.get(rule_id)))
+        return out
+
+    def state(self, rule_id: str) -> RuleState:
+        _version, published = self._published()
+        state = self._state(rule_id, published.get(rule_id), self.store.draft(rule_id))
+        if state is None:
+            raise NotFound(rule_id)
+        return state
+
+    @staticmethod
+    def _state(rule_id: str, doc: RuleDocument | None, draft: Draft | None) -> RuleState | None:
+        if draft is not None:
+            status = "deleted" if draft.body is None else ("modified" if doc else "new")
+            return RuleState(rule_id, draft.file, draft.body, status, draft.revision)
+        if doc is None:
+            return None
+        return RuleState(rule_id, doc.file, doc.body, "published", None)
+
+    def working_documents(self) -> list[RuleDocument]:
+        return [RuleDocument(s.file, s.body) for s in self.states() if s.body is not None]
+
+    # --------------------------------------------------------------- writing
+
+    def _check_etag(self, state: RuleState | None, if_match: str | None) -> None:
+        if if_match is None:
+            return
+        if state is None or if_match.strip() not in ("*", state.etag) and \
+                state.etag not in [t.strip() for t in if_match.split(",")]:
+            raise PreconditionFailed(state.etag if state else None)
+
+    def validate(self, rule_id: str, file: str, body: dict) -> list[Problem]:
+        """Schema errors raise RuleSetError; the rule's lint problems are returned."""
+        docs = [d for d in self.working_documents() if d.rule_id != rule_id]
+        docs.append(RuleDocument(file, body))
+        rules = build_rules(docs)
+        engine = Engine(rules, "draft-check")
+        try:
+            return lint_rule(rules[-1], engine, self.load_payload)
+        finally:
+            engine.close()
+
+    def save(self, rule_id: str, body: dict, if_match: str | None, actor: Actor,
+             file: str | None = None, create: bool = False) -> tuple[RuleState, list[Problem]]:
+        """Create or replace a rule as a draft; RuleSetError/ValueError if it is invalid."""
+        if body.get("id") != rule_id:
+            raise RuleSetError([RuleError(file or "-", rule_id, "id: must equal the id in the path")])
+        try:
+            before = self.state(rule_id)
+        except NotFound:
+            before = None
+        if create and before is not None and before.body is not None:
+            raise PreconditionFailed(before.etag)
+        if not create:
+            if before is None:
+                raise NotFound(rule_id)
+            self._check_etag(before, if_match)
+        file = file or (before.file if before else default_file(body))
+        problems = self.validate(rule_id, file, body)
+        errors = [p for p in problems if p.level == "error"]
+        if errors:
+            raise RuleSetError([RuleError(file, rule_id, p.reason) for p in errors])
+        audit = actor.entry("create" if before is None else "update", rule_id,
+                            before.body if before else None, body)
+        revision = before.revision if before else None
+        draft = self.store.save_draft(rule_id, file, body, revision, actor.key_id, audit)
+        return self._after(rule_id, draft), problems
+
+    def delete(self, rule_id: str, if_match: str | None, actor: Actor) -> None:
+        before = self.state(rule_id)
+        if before.body is None:
+            raise NotFound(rule_id)
+        self._check_etag(before, if_match)
+        audit = actor.entry("delete", rule_id, before.body, None)
+        if before.status == "new":
+            self.store.discard_draft(rule_id, before.revision, audit)
+        else:
+            self.store.save_draft(rule_id, before.file, None, before.revision, actor.key_id, audit)
+
+    def _after(self, rule_id: str, draft: Draft) -> RuleState:
+        _version, published = self._published()
+        return self._state(rule_id, published.get(rule_id), draft)
+
+    # ---------------------------------------------------------- trying, publishing
+
+    def engine(self) -> Engine:
+        """The working set compiled, cached until the drafts change."""
+        docs = self.working_documents()
+        key = checksum(docs)
+        with self._lock:
+            if self._engine is None or key != self._engine_key:
+                old, self._engine, self._engine_key = self._engine, Engine(build_rules(docs), "drafts"), key
+                if old is not None:
+                    old.close()
+            return self._engine
+
+    def test(self, rule_id: str, payload: dict, lang: str = "en") -> dict:
+        state = self.state(rule_id)
+        if state.body is None:
+            raise NotFound(rule_id)
+        engine = self.engine()
+        fact = normalize(payload)
+        rule = next(r for r in engine.rules if r.id == rule_id)
+        matched = engine.match(fact)
+        result = engine.diagnose(payload, lang)
+        return {
+            "rule_id": rule_id,
+            "status": state.status,
+            "matched": rule in matched,
+            "top": bool(matched) and matched[0].id == rule_id,
+            "trace": [{"condition": s.condition, "operator": s.operator, "expected": s.expected,
+                       "actual": s.actual, "passed": s.passed} for s in trace(rule, fact)],
+            "diagnosis": result,
+        }
+
+    def publish(self, actor: Actor, note: str = "") -> tuple[int, bool]:
+        """Drafts -> a new immutable version, refused when any example would break."""
+        drafts = self.store.drafts()
+        docs = self.working_documents()
+        rules = build_rules(docs)
+        broken = [p for p in lint(rules, self.load_payload) if p.level == "error"]
+        if broken:
+            raise ExamplesBroken(broken)
+        audit = [actor.entry("publish", d.rule_id, None, d.body) for d in drafts]
+        if drafts:  # publishing nothing writes nothing
+            audit.append(actor.entry("publish", None, None, {"note": note, "rules": len(docs)}))
+        return self.store.publish(docs, actor.key_id, note, drafts=drafts, audit=audit)
+
+    def rollback(self, version_id: int, actor: Actor) -> None:
+        current = self.store.current_version()
+        self.store.set_current(version_id, actor.entry(
+            "rollback", None, {"version": current}, {"version": version_id}, version_id))
+
+    def diff(self, v: int, w: int) -> dict:
+        for version in (v, w):
+            if self.store.version(version) is None:
+                raise NotFound(version)
+        old = {d.rule_id: d for d in self.store.documents(v)}
+        new = {d.rule_id: d for d in self.store.documents(w)}
+        return {
+            "from": v, "to": w,
+            "added": [new[i].body for i in sorted(new.keys() - old.keys())],
+            "removed": [old[i].body for i in sorted(old.keys() - new.keys())],
+            "changed": [{"id": i, "before": old[i].body, "after": new[i].body}
+                        for i in sorted(old.keys() & new.keys()) if old[i].body != new[i].body],
+        }
+
+    # -------------------------------------------------------- export, import
+
+    def export(self, version_id: int | None = None) -> bytes:
+        """A zip of kb_content-shaped YAML files: the working set, or one version."""
+        if version_id is None:
+            docs = self.working_documents()
+        else:
+            if self.store.version(version_id) is None:
+                raise NotFound(version_id)
+            docs = self.store.documents(version_id)
+        return export_zip(docs)
+
+    def import_zip(self, data: bytes, actor: Actor) -> dict:
+        """Make the drafts whatever turns the current version into the archive's rules."""
+        incoming = {d.rule_id: d for d in read_zip(data)}
+        build_rules(list(incoming.values()))
+        _version, published = self._published()
+        current = {s.rule_id: s for s in self.states()}
+        counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+        for rule_id in sorted(incoming.keys() | current.keys()):
+            doc, state = incoming.get(rule_id), current.get(rule_id)
+            body, file = (doc.body, doc.file) if doc else (None, state.file)
+            if state is not None and state.body == body and state.file == file:
+                counts["unchanged"] += 1
+                continue
+            kind = "deleted" if body is None else ("updated" if state and state.body else "created")
+            counts[kind] += 1
+            audit = actor.entry("import", rule_id, state.body if state else None, body)
+            original = published.get(rule_id)
+            reverts = (original.body, original.file) == (body, file) if original else body is None
+            if reverts:  # the archive says what is published: the draft goes
+                self.store.discard_draft(rule_id, state.revision, audit)
+            else:
+                self.store.save_draft(rule_id, file, body, state.revision if state else None,
+                                      actor.key_id, audit)
+        return counts
+
+
+def export_zip(docs: list[RuleDocument]) -> bytes:
+    by_file: dict[str, list[dict]] = {}
+    for doc in docs:
+        by_file.setdefault(doc.file, []).append(doc.body)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(by_file):
+            text = yaml.safe_dump({"rules": by_file[file]}, allow_unicode=True, sort_keys=False, width=100)
+            archive.writestr(file, text)
+    return out.getvalue()
+
+
+def read_zip(data: bytes, max_files: int = 500, max_bytes: int = 20 << 20) -> list[RuleDocument]:
+    """Rule documents of an exported archive; RuleSetError names each bad file."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise RuleSetError([RuleError("-", "-", "not a zip archive")]) from exc
+    entries = [i for i in archive.infolist() if i.filename.endswith(".yaml") and not i.is_dir()]
+    if len(entries) > max_files or sum(i.file_size for i in entries) > max_bytes:
+        raise RuleSetError([RuleError("-", "-", f"archive too large (at most {max_files} files, "
+                                             f"{max_bytes >> 20} MiB)")])
+    docs, errors = [], []
+    for info in entries:
+        name = info.filename
+        if name.startswith("/") or ".." in name.split("/"):
+            errors.append(RuleError(name, "-", "unsafe path"))
+            continue
+        try:
+            docs.extend(parse_file(name, yaml.safe_load(archive.read(info).decode("utf-8")) or {}))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            errors.append(RuleError(name, "-", f"not valid YAML: {exc}"))
+        except RuleSetError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise RuleSetError(errors)
+    return docs

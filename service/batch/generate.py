@@ -1,0 +1,118 @@
+"""Realistic CSV error logs, as an ops-error board exports them, for tests and `make bench`.
+
+Rows are the knowledge base's own example payloads (the real platform errors each rule
+carries) that a CSV row can express, weighted the way error boards look (token
+failures first), with varied error ids, shops, dates, retry counts and the per-call
+`timestamp`/`sign` query parameters, plus a few errors no rule knows.
+
+    python -m service.batch.generate errors.csv --rows 1000000 [--seed 7] [--encoding gb18030]
+"""
+
+import argparse
+import csv
+import json
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from rules.loader import DEFAULT_KB_DIR, load_directory
+from rules.normalize import parse_body, read_envelope
+
+HEADER = ("error_id", "api_endpoint", "http_status", "error_code", "error_message", "first_occurred_at",
+          "retry_count", "shop_id", "region", "platform", "response_headers", "response_body")
+EXPRESSIBLE = {"status", "endpoint", "method", "platform", "region", "headers", "body"}  # no CSV column for the rest
+CATEGORY_WEIGHTS = {
+    "auth.token_expired": 30, "auth.token_invalid": 12, "auth.refresh_token_expired": 6,
+    "validation.malformed_request": 10, "validation.missing_field": 8, "validation.invalid_value": 8,
+    "region.endpoint_mismatch": 8, "region.category_unavailable": 4, "rate_limit.exceeded": 6,
+    "signature.invalid": 4, "platform.unavailable": 3, "platform.server_error": 3,
+}
+UNKNOWN_SHARE = 0.03
+UNKNOWN_MESSAGES = (
+    "ERP mapping not found for warehouse W{n}",
+    "Order {n} skipped by custom sync filter",
+    "Unrecognised sync state {n}",
+)
+TIMESTAMP = re.compile(r"(?<=[?&]timestamp=)\d+")
+SIGN = re.compile(r"(?<=[?&]sign=)[0-9A-Za-z]+")
+START = datetime(2025, 6, 1)
+
+
+@dataclass(frozen=True)
+class Template:
+    rule_id: str
+    category: str
+    row: tuple[str, ...]  # HEADER minus the varied columns: endpoint, status, code, message, ..., body
+
+
+def templates(kb_dir: Path | str = DEFAULT_KB_DIR) -> list[Template]:
+    """Every example payload of the knowledge base that fits in a CSV row."""
+    _docs, rules = load_directory(kb_dir)
+    out = []
+    for rule in rules:
+        for example in rule.examples_match:
+            if not set(example) <= EXPRESSIBLE:
+                continue
+            body = example.get("body")
+            code, message, _type, _request_id = read_envelope(*parse_body(body))
+            plain = isinstance(body, dict) and set(body) <= {"code", "message"}
+            raw_body = "" if plain or body is None else (
+                body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+            headers = example.get("headers")
+            out.append(Template(rule.id, rule.category, (
+                str(example["endpoint"]), str(example["status"]), code or "", message or "",
+                str(example.get("region") or ""), str(example.get("platform") or ""),
+                json.dumps(headers, ensure_ascii=False) if headers else "", raw_body)))
+    return out
+
+
+def rows(count: int, seed: int = 0, kb_dir: Path | str = DEFAULT_KB_DIR) -> Iterator[list[str]]:
+    rng = random.Random(seed)
+    pool = templates(kb_dir)
+    weights = [CATEGORY_WEIGHTS.get(t.category, 1) for t in pool]
+    shops = [f"shop-{k:04d}" for k in range(300)]
+    shop_weights = [1 / (k + 1) for k in range(len(shops))]
+    for number in range(count):
+        shop = rng.choices(shops, shop_weights)[0]
+        when = START + timedelta(seconds=rng.randrange(30 * 86400))
+        retries = rng.choices((0, 1, 2, 3, 4, 5), (50, 20, 10, 10, 5, 5))[0]
+        error_id = f"ERR{seed:02d}{number:09d}"
+        if rng.random() < UNKNOWN_SHARE:
+            n = rng.randrange(10**5, 10**6)
+            yield [error_id, f"https://erp.example.com/api/v1/sync/{n}", "400", "", rng.choice(UNKNOWN_MESSAGES)
+                   .format(n=n), when.strftime("%Y-%m-%d %H:%M:%S"), str(retries), shop, "", "", "", ""]
+            continue
+        template = rng.choices(pool, weights)[0]
+        endpoint, status, code, message, region, platform, headers, body = template.row
+        endpoint = TIMESTAMP.sub(str(int(when.timestamp())), endpoint)
+        endpoint = SIGN.sub(f"{rng.getrandbits(128):032x}", endpoint)
+        yield [error_id, endpoint, status, code, message, when.strftime("%Y-%m-%d %H:%M:%S"), str(retries),
+               shop, region, platform, headers, body]
+
+
+def write_csv(path: Path | str, count: int, seed: int = 0, encoding: str = "utf-8",
+              kb_dir: Path | str = DEFAULT_KB_DIR) -> Path:
+    path = Path(path)
+    with open(path, "w", encoding=encoding, newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        writer.writerows(rows(count, seed, kb_dir))
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--encoding", default="utf-8")
+    parser.add_argument("--dir", default=str(DEFAULT_KB_DIR), help="kb_content directory")
+    args = parser.parse_args(argv)
+    write_csv(args.output, args.rows, args.seed, args.encoding, args.dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""The streaming driver of a batch run: read chunks, diagnose them somewhere, write in order.
+
+The driver reads the input in chunks of records, hands each chunk to a worker, and
+writes the workers' output text and merges their summaries in input order. At most a
+few chunks per worker are in flight, so memory stays flat whatever the file size.
+Workers are: the driver itself (--workers 1, or a file of a single chunk), a pool of
+processes (each compiles its own Engine from the KB snapshot), or
+the workers of a Dask distributed cluster (--dask), which get the snapshot once.
+
+`diagnose_file` is the entry point for the command and for the benchmark.
+"""
+
+import os
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+from typing import Any, TextIO
+
+from rules.loader import DEFAULT_KB_DIR
+
+from . import worker
+from .kb import KbSnapshot, resolve
+from .readers import InputFile
+from .summary import Summary
+from .worker import DIAG_FIELDS, PROJECTION, ChunkResult, Job, Reject, Worker
+
+CHUNK_SIZE = 2000
+MAX_REJECTS_KEPT = 1000
+OUT_FORMATS = ("csv", "jsonl")
+BOM = "\ufeff"
+
+
+@dataclass
+class RunResult:
+    input: str
+    output: str | None
+    kind: str
+    encoding: str
+    out_format: str
+    kb_version: str
+    kb_source: str
+    workers: int  # processes (or Dask threads) that diagnosed
+    diagnosed: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    summary: Summary = field(default_factory=Summary)
+    rejects: list[Reject] = field(default_factory=list)  # the first MAX_REJECTS_KEPT
+    memo_hits: int = 0
+    memo_misses: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.diagnosed + self.rejected
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def output_format(output: str | Path | None, given: str | None) -> str:
+    if given:
+        return given
+    return "jsonl" if output and str(output).lower().endswith((".jsonl", ".ndjson")) else "csv"
+
+
+def _diag_names(taken: set[str]) -> tuple[str, ...]:
+    """The added columns, renamed opsdiag_<name> where the input already has that column."""
+    return tuple(f"opsdiag_{n}" if n in taken else n for n in DIAG_FIELDS)
+
+
+def _start_method() -> str:
+    """fork when it is safe (one thread: nothing can hold a lock across the fork), as it
+    starts at once and needs no `if __name__ == "__main__"` in the caller's script;
+    else spawn. Either way each worker compiles its own engine."""
+    if "fork" in get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def _pool(snapshot: KbSnapshot, job: Job, chunks: Iterator[list], processes: int) -> Iterator[ChunkResult]:
+    context = get_context(_start_method())
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=worker.init_process,
+                             initargs=(snapshot, job)) as pool:
+        pending: deque = deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(worker.process_in_pool, chunk))
+                if len(pending) > 2 * processes:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _dask(address: Any, snapshot: KbSnapshot, job: Job, chunks: Iterator[list]) -> Iterator[ChunkResult]:
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - the dask extra is not installed
+        raise RuntimeError("--dask needs the dask extra: pip install 'opsdiag[dask]'") from exc
+    own = not isinstance(address, Client)
+    client = Client(address) if own else address
+    try:
+        kb = client.scatter(snapshot, broadcast=True, hash=False)
+        window = 2 * max(1, sum(client.nthreads().values()))
+        pending: deque = deque()
+        for index, chunk in enumerate(chunks):
+            pending.append(client.submit(worker.process_anywhere, kb, job, chunk, pure=False,
+                                         key=f"opsdiag-batch-{job.run_id}-{index}"))
+            if len(pending) > window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        if own:
+            client.close()
+
+
+def _in_process(snapshot: KbSnapshot, job: Job, chunks: Iterator[list]) -> Iterator[ChunkResult]:
+    local = Worker(snapshot.engine(), job)
+    for chunk in chunks:
+        yield local.process(chunk)
+
+
+def _open_output(output: str | Path | None) -> tuple[TextIO | None, bool]:
+    if output is None:
+        return None, False
+    if str(output) == "-":
+        return sys.stdout, False
+    return open(output, "w", encoding="utf-8", errors="replace", newline=""), True  # noqa: SIM115
+
+
+def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_format: str | None = None,
+                  lang: str = "en", workers: int | None = None, encoding: str | None = None,
+                  input_format: str | None = None, dask: Any = None, kb: KbSnapshot | None = None,
+                  kb_dir: str | Path | None = None, database_url: str | None = None,
+                  chunk_size: int = CHUNK_SIZE, on_reject: Callable[[Reject], None] | None = None,
+                  progress: Callable[[int, int, int], None] | None = None) -> RunResult:
+    """Diagnose every record of `path`, write the enriched rows to `output` (None: nowhere,
+    "-": stdout) and return the counts and the summary.
+
+    The knowledge base is `kb`, else the store at `database_url` if it answers and holds a
+    version, else kb_content (`kb_dir`). InputError when the file cannot be read at all.
+    """
+    started = time.perf_counter()
+    out_format = output_format(output, out_format)
+    if out_format not in OUT_FORMATS:
+        raise ValueError(f"output format must be one of {', '.join(OUT_FORMATS)}")
+    snapshot = kb or resolve(database_url, kb_dir or DEFAULT_KB_DIR)
+    workers = max(1, workers or default_workers())
+    with InputFile(path, encoding, input_format) as source:
+        layout = source.layout
+        taken = {n.strip().lower() for n in layout.header} if layout else set(PROJECTION)
+        job = Job(source.kind, out_format, lang, source.encoding, layout, _diag_names(taken), uuid.uuid4().hex)
+        chunks = source.chunks(chunk_size)
+        first = next(chunks, None)
+        second = next(chunks, None) if first is not None else None
+        head = [c for c in (first, second) if c is not None]
+        all_chunks = _chain(head, chunks)
+        if dask is not None:
+            results, used = _dask(dask, snapshot, job, all_chunks), 0
+        elif workers == 1 or second is None:
+            results, used = _in_process(snapshot, job, all_chunks), 1
+        else:
+            results, used = _pool(snapshot, job, all_chunks, workers), workers
+        run = RunResult(str(path), None if output is None else str(output), source.kind, source.encoding,
+                        out_format, snapshot.version, snapshot.source, used)
+        stream, close = _open_output(output)
+        try:
+            if stream is not None:
+                _write_header(stream, job)
+            for result in results:
+                if stream is not None:
+                    stream.write(result.text)
+                run.summary.merge(result.summary)
+                run.diagnosed += result.diagnosed
+                run.rejected += len(result.rejects)
+                run.memo_hits += result.hits
+                run.memo_misses += result.misses
+                for reject in result.rejects:
+                    if len(run.rejects) < MAX_REJECTS_KEPT:
+                        run.rejects.append(reject)
+                    if on_reject is not None:
+                        on_reject(reject)
+                if progress is not None:
+                    progress(source.position, source.size, run.rows)
+        finally:
+            if close:
+                stream.close()
+            elif stream is not None:
+                stream.flush()
+        if dask is not None:
+            run.workers = 0  # a cluster: see its dashboard
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _chain(head: list, rest: Iterator) -> Iterator:
+    yield from head
+    yield from rest
+
+
+def _write_header(stream: TextIO, job: Job) -> None:
+    if job.out_format != "csv":
+        return
+    import csv
+
+    stream.write(BOM)  # Excel reads UTF-8 only with it
+    columns = list(job.layout.header) if job.layout else list(PROJECTION)
+    csv.writer(stream, lineterminator="\r\n").writerow([*columns, *job.diag_names])

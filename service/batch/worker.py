@@ -1,0 +1,401 @@
+"""Diagnoses one chunk of records: payload, validation, memo, engine, output lines.
+
+Runs in every worker (a process of the local pool, a Dask worker, or the driver itself
+with --workers 1). Each worker compiles its own Engine from the KB snapshot it is given.
+
+The memo. Error logs repeat themselves: the same error of the same endpoint comes back
+for every order, shop and retry. The diagnosis is a function of the normalized fact, and
+the fact does not depend on the payload's `id`, on `context.occurred_at` (no rule may
+test it and no derived fact reads it), nor on `context.shop_id` and
+`context.retry_count` unless a rule of this KB tests them; of the endpoint it reads only
+the host, the path and the query parameters that rules test or that name an Amazon
+marketplace (region inference). So the memo key is the payload without those fields,
+with the endpoint reduced to (host, path, those parameters), serialised in its given
+order (repr of JSON values: exact, unlike a sorted form, for the rare rule whose regex
+reads a JSON text); a hit needs only the left-out fields validated, by the same schema's fields. The
+memo is an LRU of bounded size, per worker.
+"""
+
+import csv
+import io
+import json
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
+
+from marshmallow import ValidationError
+
+from rules.engine import Engine
+from rules.loader import flatten_messages
+from rules.normalize import parse_body, read_envelope
+
+from ..schemas import DiagnoseRequestSchema
+from .kb import KbSnapshot
+from .payloads import CsvLayout
+from .readers import ReadError
+from .summary import NONE, RETRIED, Summary
+
+MEMO_SIZE = 20_000
+DIAG_FIELDS = ("category", "owner", "rule_id", "title", "first_step", "doc_url", "language")
+PROJECTION = ("line", "id", "status", "method", "endpoint", "platform", "region", "domain",
+              "error_code", "error_message", "shop_id", "occurred_at", "retry_count")
+ROW_CONTEXT = ("occurred_at", "shop_id", "retry_count")
+UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes the encoding could not decode
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+HEX_ID = re.compile(r"\b(?=[0-9a-fA-F-]*\d)[0-9a-fA-F][0-9a-fA-F-]{15,}\b")
+DIGITS = re.compile(r"\d{4,}")
+ID_SEGMENT = re.compile(
+    r"^(?:\d{7,}|\d{3}-\d{7}-\d{7}|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27,}|(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{16,})$")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+PLAIN_QUERY = re.compile(r"^[^%+]*$")  # no escapes: a name can only be found as written
+
+
+class Answer(NamedTuple):
+    """What the memo keeps of a diagnosis: what the batch output and summary use."""
+
+    category: str
+    owner: str
+    rule_id: str | None
+    title: str
+    first_step: str
+    doc_url: str | None
+    platform: str
+    region: str | None
+    domain: str
+    code: str | None
+    message: str | None
+    unmatched: str | None  # the message, masked, when no rule matched
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int
+    fields: tuple[str, ...]
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs to know about the run, besides the knowledge base."""
+
+    kind: str  # csv | jsonl | har
+    out_format: str  # csv | jsonl
+    lang: str
+    encoding: str
+    layout: CsvLayout | None = None
+    diag_names: tuple[str, ...] = DIAG_FIELDS
+    run_id: str = ""
+
+
+@dataclass
+class ChunkResult:
+    text: str
+    diagnosed: int
+    rejects: list[Reject]
+    summary: Summary
+    hits: int = 0
+    misses: int = 0
+
+
+def mask(message: str) -> str:
+    """Messages grouped and shown without ids, numbers or e-mail addresses."""
+    message = EMAIL.sub("<email>", message)
+    message = HEX_ID.sub("<id>", message)
+    return DIGITS.sub("<n>", message)[:200]
+
+
+@lru_cache(maxsize=8192)
+def endpoint_parts(endpoint: str, keep: frozenset[str]) -> tuple[str, str, tuple]:
+    """(host, path, kept query parameters), read exactly as rules.normalize reads them."""
+    try:
+        relative = "http://_" + ("" if endpoint.startswith("/") else "/") + endpoint
+        parts = urlsplit(endpoint if "://" in endpoint else relative)
+        host = "" if parts.hostname in (None, "_") else parts.hostname.lower()
+        text = parts.query
+        if not text or (PLAIN_QUERY.match(text) and "marketplace" not in text.lower()
+                         and not any(name in text for name in keep)):
+            return host, parts.path or "/", ()  # no parameter that matters: skip parsing
+        query = dict(parse_qsl(text))
+    except ValueError:
+        return "", "/", ()
+    kept = tuple(sorted((k, v) for k, v in query.items() if k in keep or "marketplace" in k.lower()))
+    return host, parts.path or "/", kept
+
+
+@lru_cache(maxsize=8192)
+def endpoint_label(host: str, path: str) -> str:
+    """host/path with ids replaced, so that the summary groups calls of one API."""
+    segments = [("{id}" if ID_SEGMENT.match(s) else s) for s in path.split("/")]
+    return host + "/".join(segments)
+
+
+class Diagnoser:
+    """Validation and diagnosis of raw payloads, with the exact memo described above."""
+
+    def __init__(self, engine: Engine, lang: str = "en", memo_size: int = MEMO_SIZE):
+        self.engine, self.lang, self.memo_size = engine, lang, memo_size
+        schema = DiagnoseRequestSchema()
+        self._load = schema.load
+        tested = {(c.source, c.name) for rule in engine.rules for c in rule.conditions}
+        self._query_keys = frozenset(name for source, name in tested if source == "query")
+        context_fields = schema.fields["context"].schema.fields
+        self._row_context = {name: context_fields[name] for name in ROW_CONTEXT if ("context", name) not in tested}
+        self._id_field, self._endpoint_field = schema.fields["id"], schema.fields["endpoint"]
+        self.memo: OrderedDict[str, Answer] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def key(self, raw: dict) -> tuple[str, tuple | None]:
+        static = dict(raw)
+        static.pop("id", None)
+        endpoint, parts = static.get("endpoint"), None
+        if type(endpoint) is str:
+            parts = endpoint_parts(endpoint, self._query_keys)
+            static["endpoint"] = parts
+        context = static.get("context")
+        if type(context) is dict and not self._row_context.keys().isdisjoint(context):
+            static["context"] = {k: v for k, v in context.items() if k not in self._row_context}
+        return repr(static), parts
+
+    def diagnose(self, raw: Any) -> tuple[Answer, tuple | None, dict]:
+        """(answer, endpoint parts, validated context); ValidationError when invalid."""
+        if not isinstance(raw, dict):
+            raise ValidationError("must be a JSON object")
+        key, parts = self.key(raw)
+        answer = self.memo.get(key)
+        if answer is None:
+            payload = self._load(raw)
+            answer = self._answer(payload)
+            self.misses += 1
+            self.memo[key] = answer
+            if len(self.memo) > self.memo_size:
+                self.memo.popitem(last=False)
+            return answer, parts, payload.get("context") or {}
+        self.hits += 1
+        self.memo.move_to_end(key)
+        return answer, parts, self._row_fields(raw)
+
+    def _row_fields(self, raw: dict) -> dict:
+        """Validate the fields the memo key leaves out, with the schema's own fields."""
+        errors: dict[str, Any] = {}
+        for name, field in (("id", self._id_field), ("endpoint", self._endpoint_field)):
+            if name in raw:
+                try:
+                    _deserialize(field, raw[name])
+                except ValidationError as exc:
+                    errors[name] = exc.messages
+        context = raw.get("context")
+        values: dict[str, Any] = {}
+        if type(context) is dict:
+            values = dict(context)
+            for name, field in self._row_context.items():
+                if name in context:
+                    try:
+                        values[name] = _deserialize(field, context[name])
+                    except ValidationError as exc:
+                        errors.setdefault("context", {})[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return values
+
+    def _answer(self, payload: dict) -> Answer:
+        result = self.engine.diagnose(payload, self.lang)
+        first = result["diagnoses"][0]
+        code, message, _type, _request_id = read_envelope(*parse_body(payload.get("body")))
+        unmatched = None
+        if not result["matched"]:
+            unmatched = mask(message) if message else f"{NONE} HTTP {payload['status']}"
+        steps = first["repair_steps"]
+        return Answer(first["category"], first["owner"], first["rule_id"], first["title"],
+                      steps[0] if steps else "", first["doc_url"], result["platform"], result["region"],
+                      result["domain"], code, message, unmatched)
+
+
+def _deserialize(field, value: Any) -> Any:
+    """field.deserialize(value) for a present value, without its bookkeeping when valid;
+    when not, the field's own deserialize raises the schema's own messages."""
+    if value is not None:
+        try:
+            out = field._deserialize(value, None, None)
+            for validator in field.validators:
+                if validator(out) is False:
+                    break
+            else:
+                return out
+        except ValidationError:
+            pass
+    return field.deserialize(value)
+
+
+def _day(value: Any) -> str:
+    return value.date().isoformat() if hasattr(value, "date") else NONE
+
+
+def _retries(value: Any) -> str:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return NONE
+    return RETRIED if value >= 3 else str(value)
+
+
+class Worker:
+    """One worker's state: its engine's diagnoser and the run's job."""
+
+    def __init__(self, engine: Engine, job: Job):
+        self.job = job
+        self.diagnoser = Diagnoser(engine, job.lang)
+        # CSV in and out with commas: each row is written as it was read, plus the answer
+        self._verbatim = job.layout is not None and job.out_format == "csv" and job.layout.delimiter == ","
+        self._suffixes: dict[Answer, str] = {}
+
+    def _suffix(self, answer: Answer) -> str:
+        suffix = self._suffixes.get(answer)
+        if suffix is None:
+            if len(self._suffixes) >= MEMO_SIZE:
+                self._suffixes.clear()
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\r\n").writerow(("", *self._diag(answer)))
+            suffix = self._suffixes[answer] = out.getvalue()
+        return suffix
+
+    def _diag(self, answer: Answer) -> tuple:
+        return (answer.category, answer.owner, answer.rule_id or "", answer.title, answer.first_step,
+                answer.doc_url or "", self.job.lang)
+
+    def process(self, records: list) -> ChunkResult:
+        job, diagnoser, layout = self.job, self.diagnoser, self.job.layout
+        out = io.StringIO()
+        write = out.write
+        writer = csv.writer(out, lineterminator="\r\n") if job.out_format == "csv" else None
+        rows = None
+        if layout is not None:  # the records are CSV text: parse them all at once
+            rows = csv.reader([r for _, r in records if type(r) is str], delimiter=layout.delimiter)
+        summary, rejects = Summary(), []
+        hits, misses = diagnoser.hits, diagnoser.misses
+        for line, record in records:
+            if type(record) is ReadError:
+                rejects.append(Reject(line, (), record.reason))
+                continue
+            cells = next(rows) if rows is not None else None
+            try:
+                if cells is not None and not any(cell.strip() for cell in cells):
+                    continue  # a row of empty cells, as spreadsheets leave at the end
+                raw = self._raw(cells if cells is not None else record, record)
+                answer, parts, context = diagnoser.diagnose(raw)
+            except ValidationError as exc:
+                rejects.append(self._invalid(line, exc))
+                continue
+            except _Refused as exc:
+                rejects.append(Reject(line, (), str(exc)))
+                continue
+            if self._verbatim:
+                write(record)
+                write(self._suffix(answer))
+            elif writer is not None:
+                base = cells if layout else self._projection(line, raw, answer)
+                writer.writerow([*base, *self._diag(answer)])
+            else:
+                if layout:
+                    base = dict(zip(layout.header, cells, strict=True))
+                elif job.kind == "jsonl":
+                    base = raw
+                else:
+                    base = dict(zip(PROJECTION, self._projection(line, raw, answer), strict=True))
+                write(_dumps({**base, **dict(zip(job.diag_names, self._diag(answer), strict=True))}))
+                write("\n")
+            host, path = parts[:2] if parts else ("", "/")
+            summary.add(answer.category, answer.owner, answer.rule_id, answer.title, answer.doc_url,
+                        answer.unmatched,
+                        (answer.platform, str(context.get("shop_id") or NONE), answer.region or NONE,
+                         endpoint_label(host, path), answer.code or NONE, _day(context.get("occurred_at")),
+                         _retries(context.get("retry_count"))))
+        summary.rejected = len(rejects)
+        return ChunkResult(out.getvalue(), summary.rows, rejects, summary,
+                           diagnoser.hits - hits, diagnoser.misses - misses)
+
+    def _raw(self, record: Any, text: str) -> Any:
+        job = self.job
+        if job.kind == "csv":
+            if len(record) != job.layout.width:
+                raise _Refused(f"{len(record)} columns where the header has {job.layout.width}")
+            if UNDECODABLE.search(text):
+                raise _Refused(f"bytes that are not valid {job.encoding}")
+            return job.layout.payload(record)
+        if job.kind == "jsonl":
+            if UNDECODABLE.search(record):
+                raise _Refused(f"bytes that are not valid {job.encoding}")
+            try:
+                value = json.loads(record)
+            except RecursionError as exc:
+                raise _Refused("invalid JSON: nested too deeply") from exc
+            except ValueError as exc:
+                raise _Refused(f"invalid JSON: {getattr(exc, 'msg', exc)} (column {getattr(exc, 'colno', '?')})") \
+                    from exc
+            if not isinstance(value, dict):
+                raise _Refused("not a JSON object")
+            return value
+        return record  # HAR: already a payload
+
+    def _invalid(self, line: int, exc: ValidationError) -> Reject:
+        names, reasons = [], []
+        for message in flatten_messages(exc.messages):
+            name, _, reason = message.partition(": ")
+            if not reason:
+                name, reason = "", name
+            if self.job.layout is not None and name:
+                name = self.job.layout.column_for(name)
+            names.append(name)
+            reasons.append(f"{name}: {reason}" if name else reason)
+        return Reject(line, tuple(dict.fromkeys(n for n in names if n)), "; ".join(reasons))
+
+    @staticmethod
+    def _projection(line: int, raw: dict, answer: Answer) -> list:
+        context = raw.get("context") if isinstance(raw.get("context"), dict) else {}
+        return [line, raw.get("id", ""), raw.get("status", ""), raw.get("method", ""), raw.get("endpoint", ""),
+                answer.platform, answer.region or "", answer.domain, answer.code or "", answer.message or "",
+                context.get("shop_id", ""), context.get("occurred_at", ""), context.get("retry_count", "")]
+
+
+class _Refused(Exception):
+    """A record that cannot become a payload (column count, encoding, broken JSON)."""
+
+
+# -- entry points, one per way of running ----------------------------------------------
+
+_local: Worker | None = None
+
+
+def init_process(snapshot: KbSnapshot, job: Job) -> None:
+    """Initializer of a pool process: compile the engine once."""
+    global _local
+    _local = Worker(snapshot.engine(), job)
+
+
+def process_in_pool(records: list) -> ChunkResult:
+    return _local.process(records)
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+_threads = threading.local()
+
+
+def process_anywhere(snapshot: KbSnapshot, job: Job, records: list) -> ChunkResult:
+    """A Dask task: one engine per process and KB version, one memo per thread."""
+    version = snapshot.digest
+    with _engines_lock:
+        engine = _engines.get(version)
+        if engine is None:
+            engine = _engines[version] = snapshot.engine()
+    workers = getattr(_threads, "workers", None)
+    if workers is None:
+        workers = _threads.workers = {}
+    worker = workers.get((version, job.run_id))
+    if worker is None:
+        worker = workers[(version, job.run_id)] = Worker(engine, job)
+    return worker.process(records)

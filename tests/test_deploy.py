@@ -1,0 +1,62 @@
+"""compose.yaml, the Dockerfile and .dockerignore, checked as data (no Docker here)."""
+
+import re
+
+import yaml
+
+from tests.conftest import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_compose_runs_the_app_on_postgresql():
+    services = COMPOSE["services"]
+    assert set(services) == {"db", "app"}
+    db, app = services["db"], services["app"]
+    assert db["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert app["depends_on"]["db"]["condition"] == "service_healthy"
+    url = app["environment"]["DATABASE_URL"]
+    assert re.fullmatch(r"postgresql\+psycopg://opsdiag:[^@]+@db:5432/opsdiag", url)
+    assert db["environment"]["POSTGRES_DB"] == "opsdiag" and db["environment"]["POSTGRES_USER"] == "opsdiag"
+    assert app["environment"]["OPSDIAG_BIND"] == "0.0.0.0:8080"
+
+
+def test_compose_seeds_the_store_before_serving_and_checks_readiness():
+    app = COMPOSE["services"]["app"]
+    command = app["command"][-1]
+    assert command.index("opsdiag kb load --if-empty") < command.index("exec gunicorn -c service/gunicorn_conf.py")
+    check = " ".join(app["healthcheck"]["test"])
+    assert "http://127.0.0.1:8080/readyz" in check
+    assert app["ports"] == ["127.0.0.1:8080:8080"]
+
+
+def test_dockerfile_builds_a_slim_non_root_image():
+    stages = re.findall(r"^FROM (\S+)", DOCKERFILE, re.M)
+    assert stages and all(image == "python:3.11-slim" for image in stages)
+    final = DOCKERFILE.rsplit("\nFROM ", 1)[-1]
+    user = re.findall(r"^USER (\S+)", final, re.M)
+    assert user and user[-1] not in ("root", "0")
+    assert "build-essential" not in final, "no compiler in the image that runs"
+    assert "--no-cache-dir" in DOCKERFILE or "PIP_NO_CACHE_DIR=1" in DOCKERFILE
+    assert re.search(r'^CMD .*opsdiag kb load --if-empty && exec gunicorn', final, re.M)
+    assert "/readyz" in final  # HEALTHCHECK
+
+
+def test_dockerignore_keeps_the_venv_tests_and_caches_out():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".venv", ".git", "tests", "__pycache__", "*.db"} <= ignored
+
+
+def test_every_environment_variable_read_by_the_code_is_in_the_readme_table():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n## Running it (operators)")
+    table = readme[start:readme.index("\n**", start)]
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", table, re.M))
+    read = set()
+    for path in [*(ROOT / "service").rglob("*.py"), *(ROOT / "rules").rglob("*.py")]:
+        read |= set(re.findall(r"""(?:environ(?:\.get)?[(\[]|getenv\()\s*["']([A-Z][A-Z0-9_]+)["']""",
+                               path.read_text()))
+    assert {"DATABASE_URL", "OPSDIAG_BIND", "PROMETHEUS_MULTIPROC_DIR"} <= read  # the scan finds them
+    assert read - documented == set(), "document these in README, 'Running it (operators)'"

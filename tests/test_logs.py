@@ -1,0 +1,90 @@
+"""JSON logs: one object per line, the request id on each, never a body or a secret."""
+
+import io
+import json
+import logging
+
+import pytest
+from flask import g
+
+from service.logs import ACCESS_LOGGER, JsonFormatter, logconfig_dict
+
+SECRETS = ["jane.doe@example.com", "+86 138 0013 8000", "sk_live_51Habc0SECRET", "odk_abc_topsecretkey",
+           "sessioncookievalue42"]
+PAYLOAD = {
+    "status": 401,
+    "endpoint": "https://open-api.tiktokglobalshop.com/order/202309/orders",
+    "body": {"code": 105002, "message": f"token sk_live_51Habc0SECRET expired for {SECRETS[0]}, call {SECRETS[1]}"},
+    "request": {"headers": {"Authorization": "Bearer sk_live_51Habc0SECRET"}},
+}
+
+
+@pytest.fixture
+def captured():
+    """Every line the access logger and the root logger write, formatted as in production."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    loggers = [logging.getLogger(ACCESS_LOGGER), logging.getLogger()]
+    saved = [(lg, lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.INFO)
+    logging.getLogger(ACCESS_LOGGER).propagate = False
+    yield stream
+    for lg, level, propagate in saved:
+        lg.removeHandler(handler)
+        lg.setLevel(level)
+        lg.propagate = propagate
+
+
+def lines(stream) -> list[dict]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_a_request_gives_one_json_access_line_with_its_request_id(client, captured):
+    response = client.post("/diagnose", json=PAYLOAD, headers={
+        "X-Request-ID": "erp-4711", "Authorization": f"Bearer {SECRETS[3]}", "Cookie": f"s={SECRETS[4]}"})
+    assert response.status_code == 200
+    access = [line for line in lines(captured) if line["logger"] == ACCESS_LOGGER]
+    assert len(access) == 1
+    line = access[0]
+    assert {k: line[k] for k in ("level", "method", "path", "route", "status", "request_id")} == {
+        "level": "INFO", "method": "POST", "path": "/diagnose", "route": "/diagnose", "status": 200,
+        "request_id": "erp-4711"}
+    assert line["message"] == "POST /diagnose 200" and line["duration_ms"] >= 0
+    assert line["timestamp"].endswith("+00:00") and isinstance(line["pid"], int)
+    text = captured.getvalue()
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_the_query_string_is_not_logged(client, captured):
+    client.get("/healthz?access_token=sk_live_51Habc0SECRET")
+    (line,) = [line for line in lines(captured) if line["logger"] == ACCESS_LOGGER]
+    assert line["path"] == "/healthz" and "sk_live" not in captured.getvalue()
+
+
+def test_app_log_lines_carry_the_request_id(app, captured):
+    with app.test_request_context("/diagnose"):
+        g.request_id = "erp-0815"
+        app.logger.warning("something odd")
+    (line,) = lines(captured)
+    assert (line["message"], line["level"], line["request_id"]) == ("something odd", "WARNING", "erp-0815")
+    assert line["logger"] == app.logger.name
+
+
+def test_lines_outside_a_request_have_no_request_id(captured):
+    logging.getLogger("gunicorn.error").warning("Booting worker with pid: %s", 42)
+    (line,) = lines(captured)
+    assert line["message"] == "Booting worker with pid: 42" and "request_id" not in line
+
+
+def test_logconfig_for_gunicorn():
+    config = logconfig_dict("debug", "-")
+    assert config["loggers"]["gunicorn.error"]["level"] == "DEBUG"
+    assert config["handlers"]["access"]["stream"] == "ext://sys.stdout"
+    assert config["loggers"]["gunicorn.access"]["handlers"] == ["discard"]  # the app writes the access line
+    assert logconfig_dict("info", "off")["handlers"]["access"]["class"] == "logging.NullHandler"
+    assert logconfig_dict("info", "/var/log/opsdiag/access.log")["handlers"]["access"]["filename"] == \
+        "/var/log/opsdiag/access.log"
