@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Text, update
+from sqlalchemy import DDL, Column, Text, event, update
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
@@ -86,6 +86,20 @@ class AuditEntry(SQLModel, table=True):
     before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     address: str = ""
+
+
+# The database itself refuses to change or remove an audit entry, whoever connects.
+event.listen(AuditEntry.__table__, "after_create", DDL(
+    "CREATE TRIGGER audit_log_append_only_u BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END").execute_if(dialect="sqlite"))
+event.listen(AuditEntry.__table__, "after_create", DDL(
+    "CREATE TRIGGER audit_log_append_only_d BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END").execute_if(dialect="sqlite"))
+event.listen(AuditEntry.__table__, "after_create", DDL(
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$; "
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()").execute_if(dialect="postgresql"))
 
 
 class Conflict(Exception):

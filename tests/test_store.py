@@ -95,3 +95,17 @@ def test_store_lost_while_running_keeps_the_held_version(tmp_path):
     status = kb.status()
     assert (status.store_ok, status.kb_version) == (False, str(version))
     assert kb.diagnose({"status": 503, "endpoint": "/x"})["kb_version"] == str(version)
+
+
+def test_the_audit_log_refuses_updates_and_deletes(store):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from rules.store import AuditEntry
+
+    store.record(AuditEntry(actor="k1", action="update", rule_id="r", after='{"a": 1}'))
+    for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+        with store.engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(text(statement))
+            conn.commit()
+    assert [e.actor for e in store.audit()] == ["k1"]
