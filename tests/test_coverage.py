@@ -26,3 +26,13 @@ def test_markdown_table_lists_every_category(kb_rules):
     assert "| validation.missing_field |" in text
     result = CliRunner().invoke(main, ["kb", "coverage", "--dir", str(KB_DIR), "--format", "markdown"])
     assert result.exit_code == 0 and result.output.strip() == text
+
+
+def test_readme_coverage_table_is_current(kb_rules):
+    from rules.coverage import coverage, render
+    from service.schemas import DiagnoseRequestSchema
+    from tests.conftest import ROOT
+
+    matrix = render(coverage(kb_rules, DiagnoseRequestSchema().load), "markdown").split("\n\n")[0].strip()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert matrix in readme, "regenerate it: opsdiag kb coverage --format markdown"
