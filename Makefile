@@ -2,9 +2,10 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 export DATABASE_URL ?= sqlite:///opsdiag.db
 
-.PHONY: install run test lint bench kb-lint clean
+.PHONY: install run test lint bench kb-lint browser clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,8 +25,31 @@ lint: install
 kb-lint: install
 	$(VENV)/bin/opsdiag kb lint
 
-test: install lint
+test: install lint browser
 	$(VENV)/bin/pytest -q
+
+# Debian's chromium for the browser tests (/docs, /console; playwright drives it, no browser
+# download): apt-get installs it when it is missing and we are root, as CI is. Elsewhere
+# without it those tests skip (under CI=true they fail instead).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make browser: chromium is missing (apt-get install chromium as root); browser tests will skip"; fi; }
+
+# Benchmarks (README "Performance"): about ten minutes, writes bench/RESULTS.md.
+# Not part of `make test`. wrk comes from Debian when we may install it (root);
+# otherwise the HTTP figures come from bench/loadgen.py and RESULTS.md says so.
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; }; }; } || \
+	  echo "wrk could not be installed: the HTTP figures will come from bench/loadgen.py"
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) opsdiag.db .pytest_cache .ruff_cache

@@ -170,26 +170,34 @@ class Slot:
     types: list[tuple[str, str]] = field(default_factory=list)  # (json type, flag key)
     regex_set: Any = None
     regex_flags: list[str] = field(default_factory=list)
-    readers: int = 0  # bit i set: rule i of the partition tests this slot
+    readers: int = 0  # bit i set: rule i of the group tests this slot
+    flag_index: dict[str, int] = field(default_factory=dict)  # regex flag -> its pattern's index in the set
 
 
 # A rule's gate is one test that must hold for it to match and that is cheap to check
-# for every payload; see Partition._compile_gates. Exact `eq` / `in` on a plain field,
-# most selective field first, with the one type normalize gives each (operands of
-# another type leave the field out: durable-rules finds "400" equal to 400, a dict not).
-EQ_GATES = (("code", str), ("path", str), ("host", str), ("error_type", str),
-            ("method", str), ("status", int), ("body_format", str))
-# A regex on a plain field: the RE2 set of that field runs first and says which hold.
+# for every payload (see Partition._compile_gates), tried from the most selective:
+# 1. exact `eq` / `in` on a field with many values, with the one type normalize gives
+#    it (other operand types leave the field out: durable-rules finds "400" equal to
+#    400, a dict does not);
+# 2. a regex on a plain field: that field's RE2 set runs first and says which hold;
+# 3. a header, query parameter, context or derived value that must be present (any
+#    test but `exists: false`, `eq: null` and `not_regex` fails on a missing value);
+# 4. exact `eq` / `in` on a field with few values (status, method, body format).
+SELECTIVE_EQ = (("code", str), ("path", str), ("host", str), ("error_type", str))
 REGEX_GATES = ("path", "host", "code", "message", "error_type", "method", "body_format")
-# Any test but `exists: false`, `eq: null` and `not_regex` fails on a missing value in
-# durable-rules, so it needs the header, query parameter or context value present.
 PRESENCE_SOURCES = ("headers", "request_headers", "query", "context", "derived")
+COARSE_EQ = (("status", int), ("method", str), ("body_format", str))
 MAX_PLANS = 4096  # cached extraction plans per partition; past it the cache starts over
+# durable-rules keeps the children of an alpha node in a 512-slot open-addressing table
+# whose lookups never stop once it is full (findAlpha loops): a ruleset in which more
+# than ~500 rules start with a test on the same field hangs at creation. Each rule
+# therefore starts with its shard's flag, a shard holding at most SHARD_SIZE rules
+# that share gates, and a fact carries the flags of the shards its gates admit.
+SHARD_SIZE = 100
 
 
-def _gate(rule: Rule) -> tuple[str, Any, Any] | None:
-    """("eq", field, values) | ("regex", field, pattern) | ("present", source, name) | None."""
-    for source, kind in EQ_GATES:
+def _eq_gate(rule: Rule, fields) -> tuple[str, Any, Any] | None:
+    for source, kind in fields:
         for cond in rule.conditions:
             if cond.source != source:
                 continue
@@ -197,6 +205,14 @@ def _gate(rule: Rule) -> tuple[str, Any, Any] | None:
                 values = operand if op == "in" else (operand,) if op == "eq" else None
                 if values and all(type(v) is kind for v in values):
                     return "eq", source, tuple(values)
+    return None
+
+
+def _gate(rule: Rule) -> tuple[str, Any, Any] | None:
+    """("eq", field, values) | ("regex", field, pattern) | ("present", source, name) | None."""
+    gate = _eq_gate(rule, SELECTIVE_EQ)
+    if gate:
+        return gate
     for source in REGEX_GATES:
         for cond in rule.conditions:
             if cond.source == source:
@@ -208,30 +224,135 @@ def _gate(rule: Rule) -> tuple[str, Any, Any] | None:
                 not (op == "not_regex" or (op == "exists" and not operand) or (op == "eq" and operand is None))
                 for op, operand in cond.ops):
             return "present", cond.source, cond.name
-    return None
+    return _eq_gate(rule, COARSE_EQ)
 
 
-class Partition:
-    """The rules of one partition, the slots they read and their durable-rules definition."""
+class RuleGroup:
+    """The rules of one platform (its own and the generic ones): the slots they read,
+    their shards and the one durable-rules ruleset they make. Partitions select from it.
+
+    One ruleset per platform rather than per partition: a rule lives in one or a few
+    rulesets instead of one per (region, domain) it applies to, which keeps memory and
+    compile time in line with the number of rules and the rulesets warm in the caches.
+    """
 
     def __init__(self, name: str, rules: list[Rule]):
         self.name = name
         self.rules = rules
+        self.index = {rule.id: i for i, rule in enumerate(rules)}
         self.slots: dict[tuple[str, str], Slot] = {}
         self._flags: dict[tuple, str] = {}
-        self.definition = {}
+        tests = []
         for i, rule in enumerate(rules):
-            self.definition[f"r{i}"] = {"all": [{"m": self._rule_condition(rule)}]}
+            tests.append([test for cond in rule.conditions for test in self._condition(cond)])
             for cond in rule.conditions:
                 self.slots[(cond.source, cond.name)].readers |= 1 << i
         for slot in self.slots.values():
             if slot.patterns:
                 slot.regex_set = re2.Set.SearchSet(_set_options())
                 for pattern, flag in slot.patterns:
-                    slot.regex_set.Add(pattern)
+                    slot.flag_index[flag] = slot.regex_set.Add(pattern)
                     slot.regex_flags.append(flag)
                 slot.regex_set.Compile()
+        self.gates = [_gate(rule) for rule in rules]
+        shard_of = self._shard()
+        self.definition = {
+            f"r{i}": {"all": [{"m": {"$and": [{shard_of[i]: 1}, *tests[i]]}}]} for i in range(len(rules))
+        }
+
+    def regex_number(self, field_name: str, pattern: str) -> int:
+        """The index of a regex gate's pattern in its field's RE2 set."""
+        slot = self.slots[(field_name, "")]
+        return slot.flag_index[self._flags[(slot.key, "regex", pattern)]]
+
+    def _shard(self) -> list[str]:
+        """Pack rules sharing a gate into shards of at most SHARD_SIZE; each rule's shard flag."""
+        groups: dict[tuple, list[int]] = {}
+        for i, gate in enumerate(self.gates):
+            groups.setdefault(("~",) if gate is None else (gate[0], gate[1], repr(gate[2])), []).append(i)
+        shard_of = [""] * len(self.rules)
+        self.shards: list[tuple[str, int]] = []  # (flag, rules in the shard)
+        members: list[int] = []
+        for _, group in sorted(groups.items()):
+            for start in range(0, len(group), SHARD_SIZE):
+                chunk = group[start:start + SHARD_SIZE]
+                if len(members) + len(chunk) > SHARD_SIZE:
+                    self._add_shard(members, shard_of)
+                    members = []
+                members.extend(chunk)
+        if members:
+            self._add_shard(members, shard_of)
+        return shard_of
+
+    def _add_shard(self, members: list[int], shard_of: list[str]) -> None:
+        flag = f"g{len(self.shards)}"
+        bits = 0
+        for i in members:
+            shard_of[i] = flag
+            bits |= 1 << i
+        self.shards.append((flag, bits))
+
+    def _slot(self, cond: Condition) -> Slot:
+        key = (cond.source, cond.name)
+        if key not in self.slots:
+            self.slots[key] = Slot(f"v{len(self.slots)}", cond.label, extractor(*key))
+        return self.slots[key]
+
+    def _flag(self, slot: Slot, kind: str, operand: str) -> str:
+        ident = (slot.key, kind, operand)
+        if ident not in self._flags:
+            flag = f"f{len(self._flags)}"
+            self._flags[ident] = flag
+            (slot.patterns if kind == "regex" else slot.types).append((operand, flag))
+        return self._flags[ident]
+
+    def _condition(self, cond: Condition) -> list[dict]:
+        slot = self._slot(cond)
+        coerce = number_or_text if cond.source in ("headers", "request_headers", "query") else _same
+        key, tests = slot.key, []
+        for op, operand in cond.ops:
+            if op in ("regex", "not_regex"):
+                flag = self._flag(slot, "regex", operand)
+                tests.append({flag: 1} if op == "regex" else {"$nex": {flag: 1}})
+            elif op == "type":
+                tests.append({self._flag(slot, "type", operand): 1})
+            elif op == "exists":
+                tests.append({"$ex" if operand else "$nex": {key: 1}})
+            elif op == "eq":
+                tests.append({"$nex": {key: 1}} if operand is None else {key: coerce(operand)})
+            elif op == "ne":
+                tests.append({"$neq": {key: coerce(operand)}})
+            elif op == "in":
+                options = [{key: coerce(v)} for v in operand]
+                tests.append(options[0] if len(options) == 1 else {"$or": options})
+            elif op == "not_in":
+                tests.extend({"$neq": {key: coerce(v)}} for v in operand)
+            else:  # gt gte lt lte
+                tests.append({f"${op}": {key: operand}})
+        return tests
+
+
+class Partition:
+    """The rules of one (platform, region, domain): which of its group's rules they are,
+    and the gates that pick, per payload, the candidates among them.
+
+    `ruleset` names the group's durable-rules ruleset; the engine keeps only the fired
+    rules that are `members` of the partition.
+    """
+
+    def __init__(self, name: str, rules: list[Rule], group: RuleGroup | None = None):
+        self.name = name
+        self.rules = rules
+        self.group = group = group or RuleGroup(name, rules)
+        self.ruleset = group.name
+        self.slots = group.slots
+        self.members = [group.index[rule.id] for rule in rules]  # local index -> group index
+        self.local = {g: i for i, g in enumerate(self.members)}
         self._compile_gates()
+
+    @property
+    def definition(self) -> dict:
+        return self.group.definition
 
     def _compile_gates(self) -> None:
         """Index every rule under its gate; rules without one are always candidates.
@@ -239,15 +360,17 @@ class Partition:
         Per payload, the gates give a key: for each `eq` field the bucket its value
         falls in (a hash lookup), for each regex field the patterns of its RE2 set that
         hold, for each presence gate whether the value is there. The key selects a
-        cached plan: the slots the admitted rules read.
+        cached plan: the slots the admitted rules read and the flags of their shards.
+        Rule bits are the rules' indexes in the group.
         """
+        group = self.group
         self._ungated = 0
         eq: dict[str, dict[Any, int]] = {}
         regex: dict[str, dict[int, int]] = {}  # field -> pattern index in its set -> rules
         present: dict[tuple[str, str], int] = {}
-        for i, rule in enumerate(self.rules):
-            gate = _gate(rule)
-            bit = 1 << i
+        for g in self.members:
+            gate = group.gates[g]
+            bit = 1 << g
             if gate is None:
                 self._ungated |= bit
             elif gate[0] == "eq":
@@ -255,8 +378,7 @@ class Partition:
                 for value in gate[2]:
                     index[value] = index.get(value, 0) | bit
             elif gate[0] == "regex":
-                slot = self.slots[(gate[1], "")]
-                number = slot.regex_flags.index(self._flags[(slot.key, "regex", gate[2])])
+                number = group.regex_number(gate[1], gate[2])
                 index = regex.setdefault(gate[1], {})
                 index[number] = index.get(number, 0) | bit
             else:
@@ -303,54 +425,12 @@ class Partition:
                 candidates |= rules
         if not candidates:
             return ()
-        return tuple(
+        shards = tuple(flag for flag, bits in self.group.shards if bits & candidates)
+        return shards, tuple(
             (slot.key, slot.extract, slot.regex_set._set.Match if slot.regex_set else None,
              slot.regex_flags, slot.types)
             for slot in self.slots.values() if slot.readers & candidates
         )
-
-    def _slot(self, cond: Condition) -> Slot:
-        key = (cond.source, cond.name)
-        if key not in self.slots:
-            self.slots[key] = Slot(f"v{len(self.slots)}", cond.label, extractor(*key))
-        return self.slots[key]
-
-    def _flag(self, slot: Slot, kind: str, operand: str) -> str:
-        ident = (slot.key, kind, operand)
-        if ident not in self._flags:
-            flag = f"f{len(self._flags)}"
-            self._flags[ident] = flag
-            (slot.patterns if kind == "regex" else slot.types).append((operand, flag))
-        return self._flags[ident]
-
-    def _rule_condition(self, rule: Rule) -> dict:
-        tests = [test for cond in rule.conditions for test in self._condition(cond)]
-        return tests[0] if len(tests) == 1 else {"$and": tests}
-
-    def _condition(self, cond: Condition) -> list[dict]:
-        slot = self._slot(cond)
-        coerce = number_or_text if cond.source in ("headers", "request_headers", "query") else _same
-        key, tests = slot.key, []
-        for op, operand in cond.ops:
-            if op in ("regex", "not_regex"):
-                flag = self._flag(slot, "regex", operand)
-                tests.append({flag: 1} if op == "regex" else {"$nex": {flag: 1}})
-            elif op == "type":
-                tests.append({self._flag(slot, "type", operand): 1})
-            elif op == "exists":
-                tests.append({"$ex" if operand else "$nex": {key: 1}})
-            elif op == "eq":
-                tests.append({"$nex": {key: 1}} if operand is None else {key: coerce(operand)})
-            elif op == "ne":
-                tests.append({"$neq": {key: coerce(operand)}})
-            elif op == "in":
-                options = [{key: coerce(v)} for v in operand]
-                tests.append(options[0] if len(options) == 1 else {"$or": options})
-            elif op == "not_in":
-                tests.extend({"$neq": {key: coerce(v)}} for v in operand)
-            else:  # gt gte lt lte
-                tests.append({f"${op}": {key: operand}})
-        return tests
 
     def prepare(self, fact: Fact) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """(engine fact, raw values by slot key), or (None, {}) when no rule can match.
@@ -361,9 +441,11 @@ class Partition:
         plan, early = self._plan(fact)
         if not plan:
             return None, {}
+        shards, reads = plan
         out: dict[str, Any] = {"sid": "0", "id": "f"}
+        out.update(dict.fromkeys(shards, 1))
         raw: dict[str, Any] = {}
-        for key, extract, match, flags, types in plan:
+        for key, extract, match, flags, types in reads:
             if key in early:
                 value, found = early[key]
             else:
@@ -420,24 +502,30 @@ class Layout:
 
 
 def partition(rules: list[Rule]) -> Layout:
-    """Group rules by every (platform, region, domain) they can apply to."""
+    """Group rules by every (platform, region, domain) they can apply to, over one
+    rule group (one durable-rules ruleset) per platform."""
     regions = {
         p: frozenset(r for rule in rules if p in rule.platforms or "generic" in rule.platforms
                      for r in (rule.regions or ()))
         for p in PLATFORMS
     }
+    groups: dict[tuple[str, ...], RuleGroup] = {}
     shared: dict[tuple[str, ...], Partition] = {}
     partitions = {}
     for platform in PLATFORMS:
         own = [r for r in rules if platform in r.platforms or "generic" in r.platforms]
+        ids = tuple(r.id for r in own)
+        if ids not in groups:
+            groups[ids] = RuleGroup(f"opsdiag{next(_ruleset_ids)}", own)
+        group = groups[ids]
         for region in (None, *sorted(regions[platform])):
             here = [r for r in own if r.regions is None or region in r.regions]
             for domain in DOMAINS:
                 members = [r for r in here if r.domains is None or domain in r.domains]
-                ids = tuple(r.id for r in members)
-                if ids not in shared:
-                    shared[ids] = Partition(f"opsdiag{next(_ruleset_ids)}", members)
-                partitions[(platform, region, domain)] = shared[ids]
+                key = (group.name, *(r.id for r in members))
+                if key not in shared:
+                    shared[key] = Partition(f"{group.name}.{len(shared)}", members, group)
+                partitions[(platform, region, domain)] = shared[key]
     return Layout(regions, partitions)
 
 

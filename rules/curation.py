@@ -19,6 +19,7 @@ from .engine import Engine
 from .lint import Problem, lint, lint_rule
 from .loader import RuleDocument, RuleError, RuleSetError, build_rules, checksum, parse_file
 from .normalize import normalize
+from .redact import redact, redact_rule, redact_text
 from .store import AuditEntry, Draft, Store
 from .trace import trace
 
@@ -64,10 +65,24 @@ class Actor:
 
     def entry(self, action: str, rule_id: str | None = None, before=None, after=None,
               version_id: int | None = None) -> AuditEntry:
+        """Rule documents are audited with their examples masked (rules/redact.py)."""
         return AuditEntry(actor=self.key_id, action=action, rule_id=rule_id, version_id=version_id,
-                          before=None if before is None else json.dumps(before, ensure_ascii=False),
-                          after=None if after is None else json.dumps(after, ensure_ascii=False),
+                          before=None if before is None else json.dumps(_audited(before), ensure_ascii=False),
+                          after=None if after is None else json.dumps(_audited(after), ensure_ascii=False),
                           address=self.address)
+
+
+def _audited(value):
+    """A rule keeps its conditions and texts and loses the buyer data of its example payloads;
+    anything else written to the audit log (a publish note...) is masked as a whole."""
+    if isinstance(value, dict) and "examples" in value:
+        return redact_rule(value)
+    return redact(value)
+
+
+MASKED_HINT = ("example values that look like personal data or secrets (names, phones, e-mails, "
+               "addresses, ID numbers, tokens, signatures) are masked before a rule is checked and stored: "
+               "write examples whose conditions do not depend on them")
 
 
 def default_file(body: dict) -> str:
@@ -144,6 +159,7 @@ class Workspace:
         """Create or replace a rule as a draft; RuleSetError/ValueError if it is invalid."""
         if body.get("id") != rule_id:
             raise RuleSetError([RuleError(file or "-", rule_id, "id: must equal the id in the path")])
+        given, body = body, redact_rule(body)  # drafts, versions and the audit keep masked examples only
         try:
             before = self.state(rule_id)
         except NotFound:
@@ -158,7 +174,9 @@ class Workspace:
         problems = self.validate(rule_id, file, body)
         errors = [p for p in problems if p.level == "error"]
         if errors:
-            raise RuleSetError([RuleError(file, rule_id, p.reason) for p in errors])
+            hint = body != given and any(p.reason.startswith("examples.") for p in errors)
+            raise RuleSetError([RuleError(file, rule_id, p.reason + (f" ({MASKED_HINT})" if hint else ""))
+                                for p in errors])
         audit = actor.entry("create" if before is None else "update", rule_id,
                             before.body if before else None, body)
         revision = before.revision if before else None
@@ -214,6 +232,7 @@ class Workspace:
 
     def publish(self, actor: Actor, note: str = "") -> tuple[int, bool]:
         """Drafts -> a new immutable version, refused when any example would break."""
+        note = redact_text(note)  # a version's note is stored and shown: no buyer data in it either
         drafts = self.store.drafts()
         docs = self.working_documents()
         rules = build_rules(docs)
@@ -256,9 +275,9 @@ class Workspace:
             docs = self.store.documents(version_id)
         return export_zip(docs)
 
-    def import_zip(self, data: bytes, actor: Actor) -> dict:
+    def import_zip(self, data: bytes, actor: Actor, max_files: int = 500, max_bytes: int = 20 << 20) -> dict:
         """Make the drafts whatever turns the current version into the archive's rules."""
-        incoming = {d.rule_id: d for d in read_zip(data)}
+        incoming = {d.rule_id: RuleDocument(d.file, redact_rule(d.body)) for d in read_zip(data, max_files, max_bytes)}
         build_rules(list(incoming.values()))
         _version, published = self._published()
         current = {s.rule_id: s for s in self.states()}
@@ -266,14 +285,14 @@ class Workspace:
         for rule_id in sorted(incoming.keys() | current.keys()):
             doc, state = incoming.get(rule_id), current.get(rule_id)
             body, file = (doc.body, doc.file) if doc else (None, state.file)
-            if state is not None and state.body == body and state.file == file:
+            if state is not None and redact_rule(state.body) == body and state.file == file:
                 counts["unchanged"] += 1
                 continue
             kind = "deleted" if body is None else ("updated" if state and state.body else "created")
             counts[kind] += 1
             audit = actor.entry("import", rule_id, state.body if state else None, body)
             original = published.get(rule_id)
-            reverts = (original.body, original.file) == (body, file) if original else body is None
+            reverts = (redact_rule(original.body), original.file) == (body, file) if original else body is None
             if reverts:  # the archive says what is published: the draft goes
                 self.store.discard_draft(rule_id, state.revision, audit)
             else:
@@ -303,7 +322,7 @@ def read_zip(data: bytes, max_files: int = 500, max_bytes: int = 20 << 20) -> li
     entries = [i for i in archive.infolist() if i.filename.endswith(".yaml") and not i.is_dir()]
     if len(entries) > max_files or sum(i.file_size for i in entries) > max_bytes:
         raise RuleSetError([RuleError("-", "-", f"archive too large (at most {max_files} files, "
-                                             f"{max_bytes >> 20} MiB)")])
+                                             f"{max_bytes} bytes unpacked)")])
     docs, errors = [], []
     for info in entries:
         name = info.filename

@@ -90,10 +90,10 @@ class Engine:
         self._host = _Host()
         self._lock = threading.Lock()
         self._closed = False
-        parts = list({id(p): p for p in self.layout.partitions.values()}.values())
+        groups = list({id(p.group): p.group for p in self.layout.partitions.values()}.values())
         self._host.register_rulesets({
-            part.name: {name: {**body, "run": _never} for name, body in part.definition.items()}
-            for part in parts
+            group.name: {name: {**body, "run": _never} for name, body in group.definition.items()}
+            for group in groups
         })
         self._handles = {ruleset._name: ruleset._handle for ruleset in self._host._ruleset_list}
         self._explainers: dict[str, _Explainer] = {}
@@ -120,8 +120,9 @@ class Engine:
         with self._lock:
             if self._closed:
                 raise EngineClosed(self.version)
-            hits = _fire(self._handles[part.name], text)
-        matched = [part.rules[i] for i in hits]
+            hits = _fire(self._handles[part.ruleset], text)
+        local = part.local  # the group's rules that fired and belong to this partition
+        matched = [part.rules[local[g]] for g in hits if g in local]
         matched.sort(key=_rank)
         return [(rule, raw) for rule in matched]
 

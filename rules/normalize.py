@@ -172,7 +172,7 @@ def _parse_time(value: Any) -> datetime | None:
         except ValueError:
             try:
                 parsed = parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, OverflowError):  # "01 Jan 99999999999999999999"
                 return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None

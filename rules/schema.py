@@ -85,8 +85,9 @@ def parse_ops(spec: Any, where: str) -> tuple[tuple[str, Any], ...]:
                 raise ValidationError(f"{op} pattern longer than {MAX_REGEX_LENGTH}", where)
             try:
                 compile_regex(operand)
-            except re2.error as exc:
-                raise ValidationError(f"bad regular expression {operand!r}: {exc}", where) from exc
+            except re2.error as exc:  # RE2 has no backreferences or lookarounds: linear time
+                why = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+                raise ValidationError(f"bad regular expression {operand!r}: {why}", where) from exc
         elif op == "type":
             if operand not in JSON_TYPES:
                 raise ValidationError(f"type must be one of {', '.join(JSON_TYPES)}", where)

@@ -132,6 +132,8 @@ class Store:
             self.url, connect_args=connect_args, pool_pre_ping=True)
 
     def create_schema(self) -> None:
+        from . import gaps  # noqa: F401 - its tables (unmatched-error samples) live in this store too
+
         SQLModel.metadata.create_all(self.engine)
 
     def current_version(self) -> int | None:

@@ -10,9 +10,10 @@ from rules.loader import DEFAULT_KB_DIR
 from rules.runtime import KnowledgeBase
 from rules.store import Store
 
-from . import admin, logs, metrics, problems
+from . import admin, gaps, limits, logs, metrics, problems
 from .api import diagnose, docs, health
 from .api.metrics import bp as metrics_bp
+from .console import bp as console_bp
 
 MiB = 1024 * 1024
 SECURITY_HEADERS = {
@@ -29,7 +30,7 @@ def settings_from_env() -> dict:
         "DATABASE_URL": os.environ.get("DATABASE_URL") or "sqlite:///opsdiag.db",
         "KB_DIR": os.environ.get("OPSDIAG_KB_DIR") or str(DEFAULT_KB_DIR),
         "POLL_SECONDS": float(os.environ.get("OPSDIAG_POLL_SECONDS", "0.5")),
-        "MAX_CONTENT_LENGTH": int(os.environ.get("OPSDIAG_MAX_BODY_BYTES", str(MiB))),
+        "MAX_CONTENT_LENGTH": limits.LIMITS.body_bytes,  # every limit: service/limits.py
         "DIAGNOSE_AUTH": os.environ.get("OPSDIAG_DIAGNOSE_AUTH", "off").lower() in ("on", "1", "true"),
         "BOOTSTRAP_ADMIN_KEY": os.environ.get("OPSDIAG_BOOTSTRAP_ADMIN_KEY", ""),
         "AUTH_FAILURE_LIMIT": int(os.environ.get("OPSDIAG_AUTH_FAILURES_PER_MINUTE", "10")),
@@ -55,13 +56,25 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(console_bp)  # /console: pages over the admin API (service/console)
     if kb.store is not None:
         admin.install(app, kb.store)
+    gaps.init_app(app, kb.store)  # unmatched errors, buffered and flushed in the background
 
     @app.before_request
     def assign_request_id():
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if 0 < len(given) <= 128 and given.isprintable() else str(uuid.uuid4())
+
+    @app.before_request
+    def bounded_header_fields():
+        """gunicorn lets up to limits.gunicorn_header_fields through; past our own limit, a 431."""
+        count, most = len(request.headers), limits.LIMITS.header_fields
+        if count > most:
+            return problems.problem(431, "Request Header Fields Too Large",
+                                    f"{count} header fields; at most {most}",
+                                    [{"name": "header fields", "reason": f"more than {most} header fields"}])
+        return None
 
     @app.after_request
     def finish(response):

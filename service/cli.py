@@ -10,12 +10,23 @@ from marshmallow import ValidationError
 from rules.loader import DEFAULT_KB_DIR, RuleSetError, load_directory
 from rules.store import Store, database_url
 
+from .batch.cli import batch
 from .schemas import DiagnoseRequestSchema
+
+
+def _shown(store: Store) -> str:
+    """The store's URL without its password (output ends up in container logs)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(store.url).render_as_string(hide_password=True)
 
 
 @click.group()
 def main():
     """opsdiag: root causes of marketplace and ERP API errors."""
+    from . import logs
+
+    logs.configure_cli()  # JSON, masked log lines, as the server writes them (`serve` sets its own)
 
 
 @main.command()
@@ -76,7 +87,7 @@ def kb_load(kb_dir, db_url, author, if_empty) -> None:
         return
     version, created = store.publish(docs, author=author, note=f"loaded from {kb_dir}")
     state = "new version" if created else "unchanged, still"
-    click.echo(f"{len(rules)} rules from {kb_dir}: {state} {version} in {store.url}")
+    click.echo(f"{len(rules)} rules from {kb_dir}: {state} {version} in {_shown(store)}")
 
 
 @kb.command("lint")
@@ -143,10 +154,53 @@ def kb_export(target, version_id, db_url):
     store = Store(db_url or database_url())
     version_id = version_id or store.current_version()
     if version_id is None or store.version(version_id) is None:
-        raise SystemExit(f"no version {version_id} in {store.url}")
+        raise SystemExit(f"no version {version_id} in {_shown(store)}")
     archive = zipfile.ZipFile(io.BytesIO(export_zip(store.documents(version_id))))
     archive.extractall(target)
     click.echo(f"version {version_id}: {len(archive.namelist())} files written to {target}")
+
+
+@kb.command("gaps")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--all", "show_all", is_flag=True,
+              help="also shapes the current version now explains (skips compiling the knowledge base)")
+@click.option("--database-url", "db_url", default=None)
+def kb_gaps(limit, fmt, show_all, db_url):
+    """The most frequent unmatched error shapes (masked), each with a draft rule to start from."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from rules.gaps import top_gaps
+
+    from .admin.gaps import explained_by
+
+    store = Store(db_url or database_url())
+    try:
+        store.create_schema()
+        still_unmatched = None
+        if not show_all:
+            from rules.runtime import KnowledgeBase
+
+            still_unmatched = explained_by(KnowledgeBase(store, DEFAULT_KB_DIR))
+        found = top_gaps(store, limit, still_unmatched=still_unmatched)
+    except SQLAlchemyError as exc:
+        raise SystemExit(f"the store at {_shown(store)} does not answer: {exc.__class__.__name__}") from exc
+    if fmt == "json":
+        click.echo(json.dumps({"gaps": [g.as_json() for g in found]}, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("no unmatched errors recorded" + ("" if show_all else " that the current rules leave unexplained"))
+        return
+    click.echo(f"{len(found)} most frequent unmatched error shape(s), masked; each draft needs a curator:")
+    for n, gap in enumerate(found, 1):
+        click.echo(f"\n#{n}  {gap.count} x  {gap.platform}  status {gap.status}  code {gap.code or '-'}  "
+                   f"last seen {gap.as_json()['last_seen']}")
+        click.echo(f"    template: {gap.template or '(no message)'}")
+        example = json.dumps(gap.example, ensure_ascii=False)
+        click.echo(f"    example:  {example if len(example) <= 400 else example[:397] + '...'}")
+        click.echo("    draft rule:")
+        for line in gap.draft_rule.splitlines():
+            click.echo(f"      {line}")
 
 
 @main.group()
@@ -167,6 +221,9 @@ def keys_create(role, label, db_url):
     row, clear = create_key(store, role, label)
     click.echo(f"key id {row.id}, role {row.role}; keep this key, it is not stored:", err=True)
     click.echo(clear)
+
+
+main.add_command(batch)  # opsdiag batch: service/batch/
 
 
 if __name__ == "__main__":

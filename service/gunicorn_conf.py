@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 
+from service.limits import LIMITS as _LIMITS
 from service.logs import logconfig_dict as _logconfig_dict
 
 bind = os.environ.get("OPSDIAG_BIND", "127.0.0.1:8080")
@@ -23,7 +24,7 @@ graceful_timeout = int(os.environ.get("OPSDIAG_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("OPSDIAG_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("OPSDIAG_MAX_REQUESTS", "0"))
 limit_request_field_size = 8190
-limit_request_fields = 100
+limit_request_fields = _LIMITS.gunicorn_header_fields  # the app answers 431 past OPSDIAG_MAX_HEADER_FIELDS
 loglevel = os.environ.get("OPSDIAG_LOG_LEVEL", "info")
 preload_app = False
 

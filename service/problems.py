@@ -1,8 +1,8 @@
 """RFC 9457 problem details for every error the service answers."""
 
-from flask import Flask, Response, json
+from flask import Flask, Response, json, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from rules.loader import flatten_messages
 
@@ -35,6 +35,13 @@ def register(app: Flask) -> None:
         params = invalid_params(exc)
         names = ", ".join(p["name"] for p in params if p["name"])
         return problem(422, "Invalid request", f"invalid fields: {names}" if names else None, params)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        """413 says how large the content may be on this route (service/limits.py)."""
+        most = request.max_content_length
+        reason = f"larger than {most} bytes" if most else "too large"
+        return problem(413, exc.name, f"the request content is {reason}", [{"name": "content", "reason": reason}])
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -7,14 +7,19 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 
 from rules.model import DOMAINS, PLATFORMS
 
-MAX_HEADERS = 100
-MAX_JSON_DEPTH = 32
-MAX_STRING = 256 * 1024
+from . import limits
+
+# The limits themselves live in service/limits.py (OPSDIAG_MAX_*); these names stay for
+# the code that reads them at import (the batch log readers).
+MAX_HEADERS = limits.LIMITS.payload_headers
+MAX_JSON_DEPTH = limits.LIMITS.json_depth
+MAX_STRING = limits.LIMITS.string_chars
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
 
 
-def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
+def json_depth(value, limit: int | None = None) -> int:
     """Depth of a JSON value, computed without recursion and stopping past `limit`."""
+    limit = limits.LIMITS.json_depth if limit is None else limit
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -27,17 +32,37 @@ def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
+def longest_string(value, limit: int) -> int:
+    """Length of the longest string (key or value) in a JSON value, stopping past `limit`."""
+    longest, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            longest = max(longest, len(item))
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        if longest > limit:
+            break
+    return longest
+
+
 class JsonBody(fields.Field):
     """A body as received: object, array, string or null, bounded in depth and size."""
 
     def _deserialize(self, value, attr, data, **kwargs):
+        bounds = limits.LIMITS
         if isinstance(value, str):
-            if len(value) > MAX_STRING:
-                raise ValidationError(f"longer than {MAX_STRING} characters")
+            if len(value) > bounds.string_chars:
+                raise ValidationError(f"longer than {bounds.string_chars} characters")
             return value
         if value is None or isinstance(value, dict | list):
-            if json_depth(value) > MAX_JSON_DEPTH:
-                raise ValidationError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            if json_depth(value, bounds.json_depth) > bounds.json_depth:
+                raise ValidationError(f"nested deeper than {bounds.json_depth} levels")
+            if longest_string(value, bounds.string_chars) > bounds.string_chars:
+                raise ValidationError(f"holds a string longer than {bounds.string_chars} characters")
             return value
         raise ValidationError("must be an object, an array, a string or null")
 
@@ -48,19 +73,22 @@ class Headers(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
             raise ValidationError("must be an object of header name: value")
-        if len(value) > MAX_HEADERS:
-            raise ValidationError(f"more than {MAX_HEADERS} headers")
+        bounds = limits.LIMITS
+        if len(value) > bounds.payload_headers:
+            raise ValidationError(f"more than {bounds.payload_headers} headers")
         out = {}
         for name, item in value.items():
             if not HEADER_NAME.match(name):
                 raise ValidationError(f"{name[:64]!r} is not a valid header name")
             if isinstance(item, int | float) and not isinstance(item, bool):
                 item = str(item)
-            values = item if isinstance(item, list) and len(item) <= MAX_HEADERS else [item]
+            if isinstance(item, list) and len(item) > bounds.payload_headers:
+                raise ValidationError(f"more than {bounds.payload_headers} values of {name!r}")
+            values = item if isinstance(item, list) else [item]
             if not all(isinstance(v, str) for v in values):
                 raise ValidationError(f"value of {name!r} must be a string or a list of strings")
-            if any(len(v) > 8192 for v in values):
-                raise ValidationError(f"value of {name!r} longer than 8192 characters")
+            if any(len(v) > bounds.header_value_chars for v in values):
+                raise ValidationError(f"value of {name!r} longer than {bounds.header_value_chars} characters")
             out[name] = ", ".join(values)
         return out
 

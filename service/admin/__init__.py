@@ -27,17 +27,31 @@ def install(app: Flask, store: Store) -> None:
     app.extensions["opsdiag.store"] = store
     app.extensions["opsdiag.workspace"] = Workspace(store, DiagnoseRequestSchema().load)
     app.extensions["opsdiag.auth_brake"] = FailureBrake(app.config.get("AUTH_FAILURE_LIMIT", 10))
-    for attempt in (1, 2):  # workers starting together race to create the tables: one wins
-        try:
-            store.create_schema()
-            if app.config.get("BOOTSTRAP_ADMIN_KEY"):
-                ensure_bootstrap_key(store, app.config["BOOTSTRAP_ADMIN_KEY"])
-            break
-        except (IntegrityError, ProgrammingError):
-            time.sleep(0.2 * attempt)
-        except SQLAlchemyError as exc:
-            log.error("rule store unreachable at start; admin API will answer 503: %s", exc.__class__.__name__)
-            break
+    prepared = False
+
+    def prepare_store() -> bool:
+        """Create the tables and the bootstrap key: at start, or (store down then) at the first
+        authentication once it answers again, so OPSDIAG_BOOTSTRAP_ADMIN_KEY always works."""
+        nonlocal prepared
+        if prepared:
+            return True
+        for attempt in (1, 2):  # workers starting together race to create the tables: one wins
+            try:
+                store.create_schema()
+                if app.config.get("BOOTSTRAP_ADMIN_KEY"):
+                    ensure_bootstrap_key(store, app.config["BOOTSTRAP_ADMIN_KEY"])
+                prepared = True
+                return True
+            except (IntegrityError, ProgrammingError):
+                time.sleep(0.2 * attempt)
+            except SQLAlchemyError as exc:
+                log.error("rule store unreachable; admin API answers 503 until it is back: %s",
+                          exc.__class__.__name__)
+                return False
+        return False
+
+    prepare_store()
+    app.extensions["opsdiag.prepare_store"] = prepare_store
     app.register_blueprint(bp)
 
 
@@ -113,4 +127,4 @@ def store_down(exc: SQLAlchemyError):
     return response
 
 
-from . import access, rules, versions  # noqa: E402,F401 - routes register on bp
+from . import access, gaps, rules, versions  # noqa: E402,F401 - routes register on bp

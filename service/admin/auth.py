@@ -11,6 +11,7 @@ from collections import deque
 from functools import wraps
 
 from flask import current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import Forbidden, ServiceUnavailable, TooManyRequests, Unauthorized
 
 from .keys import allows, verify
@@ -43,6 +44,16 @@ class FailureBrake:
                     del self._failures[key]
 
 
+class StoreUnavailable(ServiceUnavailable):
+    """The rule store, which holds the keys, does not answer: 503 with Retry-After, never a 500."""
+
+    name = "Rule store unavailable"  # the title the admin API's own 503 uses
+
+    def __init__(self):
+        super().__init__("API keys live in the rule store, which cannot be reached now; /diagnose "
+                         "without keys keeps answering from the version it holds", retry_after=5)
+
+
 class NotAuthenticated(Unauthorized):
     def get_headers(self, environ=None, scope=None):
         return [*super().get_headers(environ, scope), ("WWW-Authenticate", 'Bearer realm="opsdiag"')]
@@ -60,7 +71,14 @@ def authenticate(needed: str):
     store = current_app.extensions.get("opsdiag.store")
     if store is None:
         raise ServiceUnavailable("API keys live in the rule store, and this instance has none")
-    key = verify(store, presented.strip())
+    prepare = current_app.extensions.get("opsdiag.prepare_store")
+    if prepare is not None and not prepare():  # tables and bootstrap key, if the store was down at start
+        raise StoreUnavailable()
+    try:
+        key = verify(store, presented.strip())
+    except SQLAlchemyError as exc:  # /diagnose with OPSDIAG_DIAGNOSE_AUTH=on as well as /admin
+        current_app.logger.error("rule store unavailable, API keys cannot be checked: %s", exc.__class__.__name__)
+        raise StoreUnavailable() from exc
     if key is None:
         brake.fail(address)
         raise NotAuthenticated("the API key is unknown or revoked")

@@ -3,6 +3,7 @@
 from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
+from .. import limits
 from ..api.diagnose import json_payload
 from . import actor, bp, workspace
 from .auth import requires
@@ -64,4 +65,7 @@ def export():
 def import_archive():
     if request.mimetype != ZIP:
         raise UnsupportedMediaType(f"send the archive as {ZIP}, as GET /admin/v1/export makes it")
-    return jsonify(workspace().import_zip(request.get_data(cache=False), actor()))
+    bounds = limits.LIMITS
+    request.max_content_length = bounds.import_bytes  # 413 past it, before anything is read
+    return jsonify(workspace().import_zip(request.get_data(cache=False), actor(),
+                                          max_files=bounds.import_files, max_bytes=bounds.import_unpacked_bytes))

@@ -1,13 +1,16 @@
-"""POST /diagnose: one raw error in, ranked root causes out."""
+"""POST /diagnose: one raw error in, ranked root causes out; POST /diagnose/batch: many."""
 
 import json
+import re
 
 from flask import Blueprint, current_app, g, jsonify, request
+from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from .. import metrics
+from .. import gaps, limits, metrics
 from ..admin.auth import authenticate
 from ..admin.keys import CLIENT
+from ..problems import invalid_params
 from ..schemas import DiagnoseRequestSchema
 
 bp = Blueprint("diagnose", __name__)
@@ -25,19 +28,51 @@ def preferred_language() -> str:
     return "en"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_lone_surrogates(value):
+    """The same JSON value with each unpaired surrogate ("\\udc80" in a truncated log) as U+FFFD,
+    so that it can be stored and answered in UTF-8. Iterative: the value may be deep."""
+    def fix(text: str) -> str:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _SURROGATE.search(text) else text
+
+    root = [value]
+    stack: list = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            items = list(node.items())
+            node.clear()
+            node.update((fix(k), fix(v) if isinstance(v, str) else v) for k, v in items)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        else:
+            for i, item in enumerate(node):
+                if isinstance(item, str):
+                    node[i] = fix(item)
+                elif isinstance(item, dict | list):
+                    stack.append(item)
+    return root[0]
+
+
 def json_payload():
     """The request's JSON, with our own errors for wrong media type and broken JSON."""
     if not request.is_json:
         raise UnsupportedMediaType("send the error as application/json")
     raw = request.get_data(cache=False)
     try:
-        return json.loads(raw)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # UTF-8, or UTF-16/32 as json.loads takes
+        data = json.loads(text)
     except UnicodeDecodeError as exc:
         raise BadRequest("the body is not UTF-8 encoded") from exc
     except RecursionError as exc:
         raise BadRequest("the JSON body is nested too deeply") from exc
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
+        data = _without_lone_surrogates(data)
+    return data
 
 
 @bp.before_request
@@ -56,6 +91,63 @@ def diagnose():
     lang = preferred_language()
     result = current_app.extensions["opsdiag.kb"].diagnose(payload, lang)
     metrics.record_diagnosis(result)
+    gaps.record(payload, result)  # unmatched: kept (masked, in the background) for `kb gaps`
     response = jsonify({"request_id": g.request_id, **result})
+    response.headers["Content-Language"] = lang
+    return response
+
+
+# -- POST /diagnose/batch ---------------------------------------------------------------
+
+def _batch_limit() -> int:
+    """Bytes a batch may have (OPSDIAG_MAX_BATCH_BYTES, 8 MiB by default)."""
+    return int(current_app.config.get("MAX_BATCH_CONTENT_LENGTH") or limits.LIMITS.batch_bytes)
+
+
+def _batch_items(data) -> list:
+    if not isinstance(data, dict):
+        raise BadRequest('the body must be a JSON object: {"items": [payload, ...]}')
+    errors = {name: ["Unknown field."] for name in data if name != "items"}
+    items = data.get("items")
+    if "items" not in data:
+        errors["items"] = ["Missing data for required field."]
+    elif not isinstance(items, list):
+        errors["items"] = ["must be an array of /diagnose payloads"]
+    elif len(items) > limits.LIMITS.batch_items:
+        errors["items"] = [f"at most {limits.LIMITS.batch_items} items per request, got {len(items)}"]
+    if errors:
+        raise ValidationError(errors)
+    return items
+
+
+@bp.post("/diagnose/batch")
+def diagnose_batch():
+    """Up to 1,000 payloads, answered in order; an invalid item gets its own error."""
+    request.max_content_length = _batch_limit()
+    items = _batch_items(json_payload())
+    lang = preferred_language()
+    kb = current_app.extensions["opsdiag.kb"]
+    results, failed = [], 0
+    for index, item in enumerate(items):
+        entry: dict = {"index": index}
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and len(item["id"]) <= 128:
+            entry["id"] = item["id"]
+        try:
+            if not isinstance(item, dict):
+                raise ValidationError("must be a JSON object, as POST /diagnose takes")
+            payload = _schema.load(item)
+        except ValidationError as exc:
+            failed += 1
+            params = invalid_params(exc)
+            names = ", ".join(p["name"] for p in params if p["name"])
+            entry["error"] = {"type": "about:blank", "title": "Invalid item", "status": 422,
+                              "detail": f"invalid fields: {names}" if names else params[0]["reason"],
+                              "invalid-params": params}
+        else:
+            result = kb.diagnose(payload, lang)
+            metrics.record_diagnosis(result)
+            entry.update(result)
+        results.append(entry)
+    response = jsonify({"request_id": g.request_id, "count": len(items), "failed": failed, "results": results})
     response.headers["Content-Language"] = lang
     return response

@@ -6,5 +6,6 @@
 - `worker`: validation, the per-worker memo and the engine, one chunk at a time;
 - `run`: the streaming driver (in process, a process pool, or a Dask cluster);
 - `summary` and `report`: counts and shares, as text and as one HTML file;
-- `generate`: realistic CSV error logs for tests and the benchmark.
+- `generate`: realistic CSV error logs for tests and the benchmark;
+- `cli`: the `opsdiag batch` command.
 """

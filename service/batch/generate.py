@@ -13,9 +13,11 @@ import csv
 import json
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 
 from rules.loader import DEFAULT_KB_DIR, load_directory
@@ -24,11 +26,11 @@ from rules.normalize import parse_body, read_envelope
 HEADER = ("error_id", "api_endpoint", "http_status", "error_code", "error_message", "first_occurred_at",
           "retry_count", "shop_id", "region", "platform", "response_headers", "response_body")
 EXPRESSIBLE = {"status", "endpoint", "method", "platform", "region", "headers", "body"}  # no CSV column for the rest
-CATEGORY_WEIGHTS = {
-    "auth.token_expired": 30, "auth.token_invalid": 12, "auth.refresh_token_expired": 6,
-    "validation.malformed_request": 10, "validation.missing_field": 8, "validation.invalid_value": 8,
-    "region.endpoint_mismatch": 8, "region.category_unavailable": 4, "rate_limit.exceeded": 6,
-    "signature.invalid": 4, "platform.unavailable": 3, "platform.server_error": 3,
+CATEGORY_WEIGHTS = {  # shares of an ops board's week; other categories weigh 1
+    "auth.token_expired": 30, "auth.token_invalid": 10, "auth.refresh_token_expired": 4,
+    "validation.malformed_request": 12, "validation.missing_field": 8, "validation.invalid_value": 8,
+    "region.endpoint_mismatch": 8, "region.category_unavailable": 3, "rate_limit.exceeded": 5,
+    "signature.invalid": 3, "platform.unavailable": 2, "platform.server_error": 2,
 }
 UNKNOWN_SHARE = 0.03
 UNKNOWN_MESSAGES = (
@@ -39,6 +41,7 @@ UNKNOWN_MESSAGES = (
 TIMESTAMP = re.compile(r"(?<=[?&]timestamp=)\d+")
 SIGN = re.compile(r"(?<=[?&]sign=)[0-9A-Za-z]+")
 START = datetime(2025, 6, 1)
+RETRIES = (0, 1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -72,25 +75,30 @@ def templates(kb_dir: Path | str = DEFAULT_KB_DIR) -> list[Template]:
 def rows(count: int, seed: int = 0, kb_dir: Path | str = DEFAULT_KB_DIR) -> Iterator[list[str]]:
     rng = random.Random(seed)
     pool = templates(kb_dir)
-    weights = [CATEGORY_WEIGHTS.get(t.category, 1) for t in pool]
+    per_category = Counter(t.category for t in pool)  # a category's weight is shared by its examples
+    pool_weights = list(accumulate(CATEGORY_WEIGHTS.get(t.category, 1) / per_category[t.category] for t in pool))
     shops = [f"shop-{k:04d}" for k in range(300)]
-    shop_weights = [1 / (k + 1) for k in range(len(shops))]
+    shop_weights = list(accumulate(1 / (k + 1) for k in range(len(shops))))
+    retry_weights = list(accumulate((50, 20, 10, 10, 5, 5)))
+    choices, random_, randrange = rng.choices, rng.random, rng.randrange
     for number in range(count):
-        shop = rng.choices(shops, shop_weights)[0]
-        when = START + timedelta(seconds=rng.randrange(30 * 86400))
-        retries = rng.choices((0, 1, 2, 3, 4, 5), (50, 20, 10, 10, 5, 5))[0]
+        shop = choices(shops, cum_weights=shop_weights)[0]
+        when = (START + timedelta(seconds=randrange(30 * 86400))).strftime("%Y-%m-%d %H:%M:%S")
+        retries = str(choices(RETRIES, cum_weights=retry_weights)[0])
         error_id = f"ERR{seed:02d}{number:09d}"
-        if rng.random() < UNKNOWN_SHARE:
-            n = rng.randrange(10**5, 10**6)
-            yield [error_id, f"https://erp.example.com/api/v1/sync/{n}", "400", "", rng.choice(UNKNOWN_MESSAGES)
-                   .format(n=n), when.strftime("%Y-%m-%d %H:%M:%S"), str(retries), shop, "", "", "", ""]
+        if random_() < UNKNOWN_SHARE:
+            n = randrange(10**5, 10**6)
+            message = UNKNOWN_MESSAGES[n % len(UNKNOWN_MESSAGES)].format(n=n)
+            # an ERP's own error, answered 200 with an error envelope: no rule knows it
+            yield [error_id, f"https://erp.example.com/api/v1/sync/{n}", "200", "E_SYNC", message, when, retries,
+                   shop, "", "", "", ""]
             continue
-        template = rng.choices(pool, weights)[0]
-        endpoint, status, code, message, region, platform, headers, body = template.row
-        endpoint = TIMESTAMP.sub(str(int(when.timestamp())), endpoint)
-        endpoint = SIGN.sub(f"{rng.getrandbits(128):032x}", endpoint)
-        yield [error_id, endpoint, status, code, message, when.strftime("%Y-%m-%d %H:%M:%S"), str(retries),
-               shop, region, platform, headers, body]
+        endpoint, status, code, message, region, platform, headers, body = choices(
+            pool, cum_weights=pool_weights)[0].row
+        if "timestamp=" in endpoint or "sign=" in endpoint:
+            endpoint = TIMESTAMP.sub(str(1748736000 + randrange(30 * 86400)), endpoint)
+            endpoint = SIGN.sub(f"{rng.getrandbits(128):032x}", endpoint)
+        yield [error_id, endpoint, status, code, message, when, retries, shop, region, platform, headers, body]
 
 
 def write_csv(path: Path | str, count: int, seed: int = 0, encoding: str = "utf-8",

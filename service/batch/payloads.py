@@ -11,13 +11,14 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from rules.normalize import parse_body, read_envelope
 
-from ..schemas import HEADER_NAME, MAX_HEADERS, MAX_STRING
+from .. import limits
+from ..schemas import HEADER_NAME
 
 # canonical column -> where its value goes in the payload (used to name errors)
 COLUMNS = {
@@ -51,7 +52,7 @@ def column_key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").strip().lower())
 
 
-def _number(text: str) -> Any:
+def number(text: str) -> Any:
     try:
         return int(text)
     except ValueError:
@@ -62,7 +63,7 @@ def _number(text: str) -> Any:
         return int(number) if number.is_integer() else text
 
 
-def _timestamp(text: str) -> Any:
+def timestamp(text: str) -> Any:
     if text.isdigit():
         return int(text)  # epoch seconds or milliseconds
     match = SLASH_DATE.match(text)
@@ -136,7 +137,7 @@ class CsvLayout:
         cells = {name: row[position].strip() for name, position in self.index.items()}
         get = cells.get
         status = get("http_status", "")
-        payload: dict[str, Any] = {"status": _number(status)} if status else {}
+        payload: dict[str, Any] = {"status": number(status)} if status else {}
         payload["endpoint"] = get("api_endpoint", "")
         if get("error_id"):
             payload["id"] = cells["error_id"]
@@ -161,9 +162,9 @@ class CsvLayout:
         if get("shop_id"):
             context["shop_id"] = cells["shop_id"]
         if get("retry_count"):
-            context["retry_count"] = _number(cells["retry_count"])
+            context["retry_count"] = number(cells["retry_count"])
         if get("first_occurred_at"):
-            context["occurred_at"] = _timestamp(cells["first_occurred_at"])
+            context["occurred_at"] = timestamp(cells["first_occurred_at"])
         if context:
             payload["context"] = context
         return payload
@@ -182,9 +183,9 @@ def _har_headers(items: Any) -> dict[str, Any]:
         name, value = item.get("name"), item.get("value")
         if not isinstance(name, str) or not isinstance(value, str) or not HEADER_NAME.match(name):
             continue  # HTTP/2 pseudo-headers (:authority) and junk
-        if name.lower() in DROPPED_HEADERS or len(headers) >= MAX_HEADERS:
+        if name.lower() in DROPPED_HEADERS or len(headers) >= limits.LIMITS.payload_headers:
             continue
-        value = value[:8192]
+        value = value[: limits.LIMITS.header_value_chars]
         headers[name] = [*headers[name], value] if isinstance(headers.get(name), list) else (
             [headers[name], value] if name in headers else value)
     return headers
@@ -199,7 +200,7 @@ def _har_text(content: Any) -> str | None:
             text = base64.b64decode(text).decode("utf-8", "replace")
         except (binascii.Error, ValueError):
             return None
-    return text[:MAX_STRING] or None
+    return text[: limits.LIMITS.string_chars] or None
 
 
 def is_error_envelope(text: str | None) -> bool:
@@ -240,7 +241,7 @@ def har_payload(entry: Any) -> dict | None:
         sent["headers"] = sent_headers
     post = request.get("postData")
     if isinstance(post, dict) and isinstance(post.get("text"), str) and post["text"]:
-        sent["body"] = post["text"][:MAX_STRING]
+        sent["body"] = post["text"][: limits.LIMITS.string_chars]
     if sent:
         payload["request"] = sent
     if isinstance(entry.get("startedDateTime"), str):

@@ -24,7 +24,7 @@ from charset_normalizer import from_bytes
 from .payloads import CsvLayout, har_payload
 
 SAMPLE_BYTES = 256 * 1024
-FIELD_LIMIT = 16 * 1024 * 1024  # one cell (a response body) may be large, not unbounded
+FIELD_LIMIT = 1024 * 1024  # a cell (a response body) may be large; an unclosed quote swallows no more
 FORMATS = ("csv", "jsonl", "har")
 BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -50,10 +50,14 @@ Record = tuple[int, Any]  # (line number, or HAR entry number; raw record or Rea
 
 
 def detect_encoding(sample: bytes) -> str:
-    """BOM first, then strict UTF-8, then charset-normalizer (any GB guess -> GB18030)."""
+    """BOM first, then UTF-16 by its NULs, then strict UTF-8, then charset-normalizer
+    (any GB guess -> GB18030, the superset of GB2312 and GBK that Chinese Excel writes)."""
     for bom, name in BOMS:
         if sample.startswith(bom):
             return name
+    head = sample[:4096]
+    if head.count(0) > len(head) // 4:  # UTF-16 without BOM: ASCII text has a NUL in every pair
+        return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
@@ -91,14 +95,22 @@ class InputFile:
     """One input file, opened for streaming; `chunks()` yields lists of records."""
 
     def __init__(self, path: Path | str, encoding: str | None = None, kind: str | None = None):
-        self.path = Path(path)
+        self.path, self._given = Path(path), (encoding, kind)
         try:
             self._raw = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         except OSError as exc:
             raise InputError(f"cannot read {self.path}: {exc.strerror}") from exc
+        try:
+            self._open()
+        except BaseException:
+            self._raw.close()
+            raise
+
+    def _open(self) -> None:
         self.size = self.path.stat().st_size
         sample = self._raw.read(SAMPLE_BYTES)
         self._raw.seek(0)
+        encoding, kind = self._given
         try:
             self.encoding = codecs.lookup(encoding).name if encoding else detect_encoding(sample)
         except LookupError as exc:
@@ -145,21 +157,28 @@ class InputFile:
         if not first:
             raise InputError("the file is empty: no header line")
         delimiter = _delimiter(first)
-        lines: list[str] = []
-        reader = csv.reader(_captured(_chain_first(first, self.text), lines), delimiter=delimiter)
+        header_lines = [first]
+
+        def header_source():  # the header line, and more only if a quoted name spans lines
+            yield first
+            while line := self.text.readline():
+                header_lines.append(line)
+                yield line
+
         try:
-            header = next(reader)
-        except csv.Error as exc:
+            header = next(csv.reader(header_source(), delimiter=delimiter, strict=True))
+        except (csv.Error, StopIteration) as exc:
             raise InputError(f"line {skipped + 1}: the header cannot be read: {exc}") from exc
         try:
             self.layout = CsvLayout.from_header(header, delimiter)
         except ValueError as exc:
             raise InputError(str(exc)) from exc
-        lines.clear()
-        return self._csv_records(reader, lines, skipped)
+        lines: list[str] = []
+        reader = csv.reader(_captured(self.text, lines), delimiter=delimiter, strict=True)
+        return self._csv_records(reader, lines, skipped + len(header_lines))
 
     @staticmethod
-    def _csv_records(reader, lines: list[str], skipped: int) -> Iterator[Record]:
+    def _csv_records(reader, lines: list[str], before: int) -> Iterator[Record]:
         done = reader.line_num
         while True:
             try:
@@ -167,7 +186,7 @@ class InputFile:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield skipped + done + 1, ReadError(f"CSV: {exc}")
+                yield before + done + 1, ReadError(f"CSV: {exc}")
                 done = reader.line_num
                 lines.clear()
                 continue
@@ -175,7 +194,7 @@ class InputFile:
             text = "".join(lines).rstrip("\r\n")
             lines.clear()
             if row:  # not a blank line
-                yield skipped + start, text
+                yield before + start, text
 
     def _jsonl(self) -> Iterator[Record]:
         for number, line in enumerate(self.text, start=1):
@@ -228,8 +247,3 @@ def _captured(source, lines: list[str]):
     for line in source:
         append(line)
         yield line
-
-
-def _chain_first(first: str, rest):
-    yield first
-    yield from rest

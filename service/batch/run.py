@@ -10,6 +10,8 @@ the workers of a Dask distributed cluster (--dask), which get the snapshot once.
 `diagnose_file` is the entry point for the command and for the benchmark.
 """
 
+import csv
+import io
 import os
 import sys
 import threading
@@ -21,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from rules.loader import DEFAULT_KB_DIR
 
@@ -112,7 +114,7 @@ def _dask(address: Any, snapshot: KbSnapshot, job: Job, chunks: Iterator[list]) 
     try:
         from distributed import Client
     except ImportError as exc:  # pragma: no cover - the dask extra is not installed
-        raise RuntimeError("--dask needs the dask extra: pip install 'opsdiag[dask]'") from exc
+        raise ImportError("--dask needs the dask extra: pip install 'opsdiag[dask]'") from exc
     own = not isinstance(address, Client)
     client = Client(address) if own else address
     try:
@@ -132,17 +134,18 @@ def _dask(address: Any, snapshot: KbSnapshot, job: Job, chunks: Iterator[list]) 
 
 
 def _in_process(snapshot: KbSnapshot, job: Job, chunks: Iterator[list]) -> Iterator[ChunkResult]:
-    local = Worker(snapshot.engine(), job)
+    local = Worker(worker.engine_for(snapshot), job)
     for chunk in chunks:
         yield local.process(chunk)
 
 
-def _open_output(output: str | Path | None) -> tuple[TextIO | None, bool]:
+def _open_output(output: str | Path | None) -> tuple[BinaryIO | None, bool]:
     if output is None:
         return None, False
     if str(output) == "-":
-        return sys.stdout, False
-    return open(output, "w", encoding="utf-8", errors="replace", newline=""), True  # noqa: SIM115
+        sys.stdout.flush()
+        return sys.stdout.buffer, False
+    return open(output, "wb"), True  # noqa: SIM115
 
 
 def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_format: str | None = None,
@@ -184,9 +187,10 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
         try:
             if stream is not None:
                 _write_header(stream, job)
+                stream.flush()  # before any worker is forked
             for result in results:
                 if stream is not None:
-                    stream.write(result.text)
+                    stream.write(result.data)
                 run.summary.merge(result.summary)
                 run.diagnosed += result.diagnosed
                 run.rejected += len(result.rejects)
@@ -215,11 +219,10 @@ def _chain(head: list, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def _write_header(stream: TextIO, job: Job) -> None:
+def _write_header(stream: BinaryIO, job: Job) -> None:
     if job.out_format != "csv":
         return
-    import csv
-
-    stream.write(BOM)  # Excel reads UTF-8 only with it
+    text = io.StringIO()
     columns = list(job.layout.header) if job.layout else list(PROJECTION)
-    csv.writer(stream, lineterminator="\r\n").writerow([*columns, *job.diag_names])
+    csv.writer(text, lineterminator="\r\n").writerow([*columns, *job.diag_names])
+    stream.write((BOM + text.getvalue()).encode("utf-8", "replace"))  # Excel reads UTF-8 only with the BOM

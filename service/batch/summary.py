@@ -49,27 +49,47 @@ class Summary:
         self.unmatched: Counter = Counter()
         self.dims: dict[str, Counter] = {name: Counter() for name in DIMENSIONS}  # (key, category) -> n
         self.approximate: set[str] = set()
+        self._causes: dict[tuple, int] = {}
+        self._shop, self._endpoint, self._day, self._retries = (
+            self.dims["shop"], self.dims["endpoint"], self.dims["day"], self.dims["retries"])
 
     # -- filling ------------------------------------------------------------------------
 
-    def add(self, category: str, owner: str, rule_id: str | None, title: str, doc_url: str | None,
-            unmatched: str | None, keys: tuple[str, ...]) -> None:
+    def add(self, cause: tuple, shop: str, endpoint: str, day: str, retries: str) -> None:
+        """Count one row. `cause` is what its answer says, the same for every row of that
+        answer: (category, owner, rule_id, title, doc_url, unmatched message, platform,
+        region, error code); rows are counted per cause and spread by finish()."""
         # dict.get, not Counter's +=: a key new to this chunk would cost a __missing__ call
-        self.rows += 1
-        self.categories[category] = self.categories.get(category, 0) + 1
-        self.owners[owner] = self.owners.get(owner, 0) + 1
-        if rule_id:
-            self.rules[rule_id] = self.rules.get(rule_id, 0) + 1
-            if rule_id not in self.rule_info:
-                self.rule_info[rule_id] = (category, owner, title, doc_url)
-        else:
-            unmatched = unmatched or NONE
-            self.unmatched[unmatched] = self.unmatched.get(unmatched, 0) + 1
-        for counter, key in zip(self.dims.values(), keys, strict=True):
+        causes = self._causes
+        causes[cause] = causes.get(cause, 0) + 1
+        category = cause[0]
+        for counter, key in ((self._shop, shop), (self._endpoint, endpoint), (self._day, day),
+                             (self._retries, retries)):
             pair = (key, category)
             counter[pair] = counter.get(pair, 0) + 1
 
+    def finish(self) -> "Summary":
+        """Spread the rows counted per cause into the tables."""
+        dims = self.dims
+        for cause, n in self._causes.items():
+            category, owner, rule_id, title, doc_url, unmatched, platform, region, code = cause
+            self.rows += n
+            self.categories[category] += n
+            self.owners[owner] += n
+            if rule_id:
+                self.rules[rule_id] += n
+                self.rule_info.setdefault(rule_id, (category, owner, title, doc_url))
+            else:
+                self.unmatched[unmatched or NONE] += n
+            dims["platform"][(platform, category)] += n
+            dims["region"][(region, category)] += n
+            dims["code"][(code, category)] += n
+        self._causes.clear()
+        return self
+
     def merge(self, other: "Summary") -> None:
+        self.finish()
+        other.finish()
         self.rows += other.rows
         self.rejected += other.rejected
         self.categories.update(other.categories)

@@ -10,10 +10,11 @@ test it and no derived fact reads it), nor on `context.shop_id` and
 `context.retry_count` unless a rule of this KB tests them; of the endpoint it reads only
 the host, the path and the query parameters that rules test or that name an Amazon
 marketplace (region inference). So the memo key is the payload without those fields,
-with the endpoint reduced to (host, path, those parameters), serialised in its given
-order (repr of JSON values: exact, unlike a sorted form, for the rare rule whose regex
-reads a JSON text); a hit needs only the left-out fields validated, by the same schema's fields. The
-memo is an LRU of bounded size, per worker.
+the endpoint reduced to (host, path, those parameters), as the repr of its values in
+their given order (exact: a sorted form would not be, for a rule whose regex reads the
+JSON text of a body); for a CSV row, the key is its cells without those columns, since
+the payload is a function of the cells. A hit needs only the left-out fields validated,
+by the schema's own fields. The memo is an LRU of bounded size, per worker.
 """
 
 import csv
@@ -36,6 +37,8 @@ from rules.normalize import parse_body, read_envelope
 from ..schemas import DiagnoseRequestSchema
 from .kb import KbSnapshot
 from .payloads import CsvLayout
+from .payloads import number as csv_number
+from .payloads import timestamp as csv_timestamp
 from .readers import ReadError
 from .summary import NONE, RETRIED, Summary
 
@@ -44,6 +47,9 @@ DIAG_FIELDS = ("category", "owner", "rule_id", "title", "first_step", "doc_url",
 PROJECTION = ("line", "id", "status", "method", "endpoint", "platform", "region", "domain",
               "error_code", "error_message", "shop_id", "occurred_at", "retry_count")
 ROW_CONTEXT = ("occurred_at", "shop_id", "retry_count")
+REPEATING = frozenset({"shop_id", "retry_count"})  # few distinct values: their validation is remembered
+CONTEXT_COLUMNS = {"occurred_at": "first_occurred_at", "shop_id": "shop_id", "retry_count": "retry_count"}
+CONVERTERS = {"occurred_at": csv_timestamp, "shop_id": str, "retry_count": csv_number}
 UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes the encoding could not decode
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 HEX_ID = re.compile(r"\b(?=[0-9a-fA-F-]*\d)[0-9a-fA-F][0-9a-fA-F-]{15,}\b")
@@ -51,7 +57,6 @@ DIGITS = re.compile(r"\d{4,}")
 ID_SEGMENT = re.compile(
     r"^(?:\d{7,}|\d{3}-\d{7}-\d{7}|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27,}|(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{16,})$")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-PLAIN_QUERY = re.compile(r"^[^%+]*$")  # no escapes: a name can only be found as written
 
 
 class Answer(NamedTuple):
@@ -69,6 +74,8 @@ class Answer(NamedTuple):
     code: str | None
     message: str | None
     unmatched: str | None  # the message, masked, when no rule matched
+    cause: tuple  # what the summary counts of it (Summary.add)
+    suffix: str  # the columns added to a CSV row: ",category,owner,...,language\r\n"
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ class Job:
 
 @dataclass
 class ChunkResult:
-    text: str
+    data: bytes  # the chunk's output, UTF-8 (encoded here, in parallel, not by the driver)
     diagnosed: int
     rejects: list[Reject]
     summary: Summary
@@ -111,22 +118,49 @@ def mask(message: str) -> str:
     return DIGITS.sub("<n>", message)[:200]
 
 
+@lru_cache(maxsize=4096)
+def _host_and_path(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)  # ValueError as for the whole endpoint: it is in the part before "?"
+    return ("" if parts.hostname in (None, "_") else parts.hostname.lower()), parts.path or "/"
+
+
+@lru_cache(maxsize=64)
+def _other_names(keep: frozenset[str]) -> tuple[str, ...]:
+    return tuple(name for name in keep if "marketplace" not in name.lower())
+
+
+def _may_name_a_kept_parameter(text: str, keep: frozenset[str]) -> bool:
+    """Whether a raw query string may hold a kept parameter: one of their names,
+    "marketplace" in any case, or an escape (%xx, +) that could spell one."""
+    return ("%" in text or "+" in text or "marketplace" in text.lower()
+            or any(name in text for name in _other_names(keep)))
+
+
 @lru_cache(maxsize=8192)
 def endpoint_parts(endpoint: str, keep: frozenset[str]) -> tuple[str, str, tuple]:
-    """(host, path, kept query parameters), read exactly as rules.normalize reads them."""
+    """(host, path, kept query parameters), read exactly as rules.normalize reads them.
+
+    urlsplit takes the scheme, host and path from what precedes the first "?" and the
+    query from what follows it (less tabs and line breaks), when there is no "#"; so the
+    part before "?", the same for every call of an API, is split once and cached, and
+    the query is parsed only when it may hold a parameter that matters."""
+    url = endpoint if "://" in endpoint else "http://_" + ("" if endpoint.startswith("/") else "/") + endpoint
     try:
-        relative = "http://_" + ("" if endpoint.startswith("/") else "/") + endpoint
-        parts = urlsplit(endpoint if "://" in endpoint else relative)
-        host = "" if parts.hostname in (None, "_") else parts.hostname.lower()
-        text = parts.query
-        if not text or (PLAIN_QUERY.match(text) and "marketplace" not in text.lower()
-                         and not any(name in text for name in keep)):
-            return host, parts.path or "/", ()  # no parameter that matters: skip parsing
-        query = dict(parse_qsl(text))
+        if "#" in url:
+            host, path = _host_and_path.__wrapped__(url)
+            text = urlsplit(url).query
+        else:
+            before, _, text = url.partition("?")
+            host, path = _host_and_path(before)
+            if "\t" in text or "\r" in text or "\n" in text:
+                text = text.replace("\t", "").replace("\r", "").replace("\n", "")
     except ValueError:
         return "", "/", ()
+    if not text or not _may_name_a_kept_parameter(text, keep):
+        return host, path, ()  # no parameter that matters: no need to parse
+    query = dict(parse_qsl(text))
     kept = tuple(sorted((k, v) for k, v in query.items() if k in keep or "marketplace" in k.lower()))
-    return host, parts.path or "/", kept
+    return host, path, kept
 
 
 @lru_cache(maxsize=8192)
@@ -148,7 +182,9 @@ class Diagnoser:
         context_fields = schema.fields["context"].schema.fields
         self._row_context = {name: context_fields[name] for name in ROW_CONTEXT if ("context", name) not in tested}
         self._id_field, self._endpoint_field = schema.fields["id"], schema.fields["endpoint"]
-        self.memo: OrderedDict[str, Answer] = OrderedDict()
+        self.memo: OrderedDict[Any, Answer] = OrderedDict()
+        self._plans: dict[int, tuple] = {}
+        self._valid: dict[tuple, Any] = {}  # (field, value) -> validated value: endpoints and REPEATING
         self.hits = self.misses = 0
 
     def key(self, raw: dict) -> tuple[str, tuple | None]:
@@ -170,36 +206,98 @@ class Diagnoser:
         key, parts = self.key(raw)
         answer = self.memo.get(key)
         if answer is None:
-            payload = self._load(raw)
-            answer = self._answer(payload)
-            self.misses += 1
-            self.memo[key] = answer
-            if len(self.memo) > self.memo_size:
-                self.memo.popitem(last=False)
-            return answer, parts, payload.get("context") or {}
+            answer, context = self._remember(key, raw)
+            return answer, parts, context
         self.hits += 1
         self.memo.move_to_end(key)
         return answer, parts, self._row_fields(raw)
 
+    def diagnose_row(self, layout: CsvLayout, cells: list[str]) -> tuple[Answer, tuple, dict]:
+        """diagnose(layout.payload(cells)), keyed on the cells themselves: the payload is
+        a function of them, so the same cells (but the row's own) give the same answer,
+        and a hit needs neither the payload nor its serialisation."""
+        plan = self._plans.get(id(layout))
+        if plan is None or plan[0] is not layout:
+            plan = self._plans[id(layout)] = (layout, *self._plan(layout))
+        _layout, static, endpoint_at, id_at, context_at = plan
+        endpoint = cells[endpoint_at].strip()
+        parts = endpoint_parts(endpoint, self._query_keys)
+        key = (tuple([cells[i] for i in static]), parts)
+        answer = self.memo.get(key)
+        if answer is None:
+            answer, context = self._remember(key, layout.payload(cells))
+            return answer, parts, context
+        self.hits += 1
+        self.memo.move_to_end(key)
+        row: dict[str, Any] = {"endpoint": endpoint}
+        if id_at is not None and cells[id_at].strip():
+            row["id"] = cells[id_at].strip()
+        context = {}
+        for name, position, convert in context_at:
+            value = cells[position].strip()
+            if value:
+                context[name] = convert(value)
+        if context:
+            row["context"] = context
+        return answer, parts, self._row_fields(row)
+
+    def _plan(self, layout: CsvLayout) -> tuple:
+        """Which cells make the memo key, and where the row's own fields are."""
+        index = layout.index
+        own = {"error_id", "api_endpoint", "first_occurred_at"}
+        own |= {column for name, column in CONTEXT_COLUMNS.items() if name in self._row_context}
+        static = tuple(position for column, position in index.items() if column not in own)
+        context = tuple((name, index[column], CONVERTERS[name]) for name, column in CONTEXT_COLUMNS.items()
+                        if column in index)
+        return static, index["api_endpoint"], index.get("error_id"), context
+
+    def _remember(self, key: Any, raw: dict) -> tuple[Answer, dict]:
+        payload = self._load(raw)
+        answer = self._answer(payload)
+        self.misses += 1
+        self.memo[key] = answer
+        if len(self.memo) > self.memo_size:
+            self.memo.popitem(last=False)
+        return answer, payload.get("context") or {}
+
     def _row_fields(self, raw: dict) -> dict:
         """Validate the fields the memo key leaves out, with the schema's own fields."""
         errors: dict[str, Any] = {}
-        for name, field in (("id", self._id_field), ("endpoint", self._endpoint_field)):
-            if name in raw:
-                try:
-                    _deserialize(field, raw[name])
-                except ValidationError as exc:
-                    errors[name] = exc.messages
+        valid = self._valid
+        if "id" in raw:
+            try:
+                _deserialize(self._id_field, raw["id"])
+            except ValidationError as exc:
+                errors["id"] = exc.messages
+        endpoint = raw.get("endpoint")
+        if "endpoint" in raw and (type(endpoint) is not str or ("endpoint", endpoint) not in valid):
+            try:
+                _deserialize(self._endpoint_field, endpoint)
+                if type(endpoint) is str:
+                    valid[("endpoint", endpoint)] = endpoint
+            except ValidationError as exc:
+                errors["endpoint"] = exc.messages
         context = raw.get("context")
         values: dict[str, Any] = {}
         if type(context) is dict:
             values = dict(context)
             for name, field in self._row_context.items():
                 if name in context:
+                    value = context[name]
+                    repeating = name in REPEATING and type(value) in (str, int)  # not bool, not 1.0
+                    known = valid.get((name, value), valid) if repeating else valid
+                    if known is not valid:
+                        values[name] = known  # a shop id or retry count seen valid before
+                        continue
                     try:
-                        values[name] = _deserialize(field, context[name])
+                        values[name] = _deserialize(field, value)
                     except ValidationError as exc:
                         errors.setdefault("context", {})[name] = exc.messages
+                        continue
+                    if repeating:
+                        valid[(name, value)] = values[name]
+        if len(valid) > MEMO_SIZE:
+            valid.clear()
         if errors:
             raise ValidationError(errors)
         return values
@@ -212,9 +310,15 @@ class Diagnoser:
         if not result["matched"]:
             unmatched = mask(message) if message else f"{NONE} HTTP {payload['status']}"
         steps = first["repair_steps"]
+        cause = (first["category"], first["owner"], first["rule_id"], first["title"], first["doc_url"], unmatched,
+                 result["platform"], result["region"] or NONE, code or NONE)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerow(
+            ("", first["category"], first["owner"], first["rule_id"] or "", first["title"], steps[0] if steps else "",
+             first["doc_url"] or "", self.lang))
         return Answer(first["category"], first["owner"], first["rule_id"], first["title"],
                       steps[0] if steps else "", first["doc_url"], result["platform"], result["region"],
-                      result["domain"], code, message, unmatched)
+                      result["domain"], code, message, unmatched, cause, out.getvalue())
 
 
 def _deserialize(field, value: Any) -> Any:
@@ -251,17 +355,6 @@ class Worker:
         self.diagnoser = Diagnoser(engine, job.lang)
         # CSV in and out with commas: each row is written as it was read, plus the answer
         self._verbatim = job.layout is not None and job.out_format == "csv" and job.layout.delimiter == ","
-        self._suffixes: dict[Answer, str] = {}
-
-    def _suffix(self, answer: Answer) -> str:
-        suffix = self._suffixes.get(answer)
-        if suffix is None:
-            if len(self._suffixes) >= MEMO_SIZE:
-                self._suffixes.clear()
-            out = io.StringIO()
-            csv.writer(out, lineterminator="\r\n").writerow(("", *self._diag(answer)))
-            suffix = self._suffixes[answer] = out.getvalue()
-        return suffix
 
     def _diag(self, answer: Answer) -> tuple:
         return (answer.category, answer.owner, answer.rule_id or "", answer.title, answer.first_step,
@@ -274,7 +367,7 @@ class Worker:
         writer = csv.writer(out, lineterminator="\r\n") if job.out_format == "csv" else None
         rows = None
         if layout is not None:  # the records are CSV text: parse them all at once
-            rows = csv.reader([r for _, r in records if type(r) is str], delimiter=layout.delimiter)
+            rows = csv.reader([r for _, r in records if type(r) is str], delimiter=layout.delimiter, strict=True)
         summary, rejects = Summary(), []
         hits, misses = diagnoser.hits, diagnoser.misses
         for line, record in records:
@@ -285,8 +378,13 @@ class Worker:
             try:
                 if cells is not None and not any(cell.strip() for cell in cells):
                     continue  # a row of empty cells, as spreadsheets leave at the end
-                raw = self._raw(cells if cells is not None else record, record)
-                answer, parts, context = diagnoser.diagnose(raw)
+                if cells is not None:
+                    self._check_row(cells, record)
+                    answer, parts, context = diagnoser.diagnose_row(layout, cells)
+                    raw = None
+                else:
+                    raw = self._raw(record)
+                    answer, parts, context = diagnoser.diagnose(raw)
             except ValidationError as exc:
                 rejects.append(self._invalid(line, exc))
                 continue
@@ -295,7 +393,7 @@ class Worker:
                 continue
             if self._verbatim:
                 write(record)
-                write(self._suffix(answer))
+                write(answer.suffix)
             elif writer is not None:
                 base = cells if layout else self._projection(line, raw, answer)
                 writer.writerow([*base, *self._diag(answer)])
@@ -308,24 +406,22 @@ class Worker:
                     base = dict(zip(PROJECTION, self._projection(line, raw, answer), strict=True))
                 write(_dumps({**base, **dict(zip(job.diag_names, self._diag(answer), strict=True))}))
                 write("\n")
-            host, path = parts[:2] if parts else ("", "/")
-            summary.add(answer.category, answer.owner, answer.rule_id, answer.title, answer.doc_url,
-                        answer.unmatched,
-                        (answer.platform, str(context.get("shop_id") or NONE), answer.region or NONE,
-                         endpoint_label(host, path), answer.code or NONE, _day(context.get("occurred_at")),
-                         _retries(context.get("retry_count"))))
-        summary.rejected = len(rejects)
-        return ChunkResult(out.getvalue(), summary.rows, rejects, summary,
+            summary.add(answer.cause, str(context.get("shop_id") or NONE),
+                        endpoint_label(parts[0], parts[1]) if parts else endpoint_label("", "/"),
+                        _day(context.get("occurred_at")), _retries(context.get("retry_count")))
+        summary.finish().rejected = len(rejects)
+        return ChunkResult(out.getvalue().encode("utf-8", "replace"), summary.rows, rejects, summary,
                            diagnoser.hits - hits, diagnoser.misses - misses)
 
-    def _raw(self, record: Any, text: str) -> Any:
+    def _check_row(self, cells: list[str], text: str) -> None:
         job = self.job
-        if job.kind == "csv":
-            if len(record) != job.layout.width:
-                raise _Refused(f"{len(record)} columns where the header has {job.layout.width}")
-            if UNDECODABLE.search(text):
-                raise _Refused(f"bytes that are not valid {job.encoding}")
-            return job.layout.payload(record)
+        if len(cells) != job.layout.width:
+            raise _Refused(f"{len(cells)} columns where the header has {job.layout.width}")
+        if UNDECODABLE.search(text):
+            raise _Refused(f"bytes that are not valid {job.encoding}")
+
+    def _raw(self, record: Any) -> Any:
+        job = self.job
         if job.kind == "jsonl":
             if UNDECODABLE.search(record):
                 raise _Refused(f"bytes that are not valid {job.encoding}")
@@ -380,22 +476,29 @@ def process_in_pool(records: list) -> ChunkResult:
     return _local.process(records)
 
 
-_engines: dict[str, Engine] = {}
+_engines: OrderedDict[str, Engine] = OrderedDict()
 _engines_lock = threading.Lock()
 _threads = threading.local()
+KEPT_ENGINES = 2
+
+
+def engine_for(snapshot: KbSnapshot) -> Engine:
+    """This process's engine for a KB version, compiled on first use."""
+    with _engines_lock:
+        engine = _engines.get(snapshot.digest)
+        if engine is None:
+            engine = _engines[snapshot.digest] = snapshot.engine()
+            while len(_engines) > KEPT_ENGINES:
+                _engines.popitem(last=False)  # a run still using it keeps its reference
+        return engine
 
 
 def process_anywhere(snapshot: KbSnapshot, job: Job, records: list) -> ChunkResult:
-    """A Dask task: one engine per process and KB version, one memo per thread."""
-    version = snapshot.digest
-    with _engines_lock:
-        engine = _engines.get(version)
-        if engine is None:
-            engine = _engines[version] = snapshot.engine()
+    """A Dask task: one engine per process and KB version, one worker (memo) per thread."""
     workers = getattr(_threads, "workers", None)
-    if workers is None:
-        workers = _threads.workers = {}
-    worker = workers.get((version, job.run_id))
+    if workers is None or workers[0] != job.run_id:
+        workers = _threads.workers = (job.run_id, {})
+    worker = workers[1].get(snapshot.digest)
     if worker is None:
-        worker = workers[(version, job.run_id)] = Worker(engine, job)
+        worker = workers[1][snapshot.digest] = Worker(engine_for(snapshot), job)
     return worker.process(records)
