@@ -1,18 +1,23 @@
-"""Compiles validated rules into durable-rules rulesets, one per partition.
+"""Compiles validated rules into durable-rules rulesets, one per platform.
 
 A partition is the set of rules that can apply to one (platform, region, domain);
-partitions with the same rules share one ruleset. Within a partition, each distinct
-value a rule tests (a header, a JMESPath, the message) becomes a slot of a flat fact.
-durable-rules matches the combinations of conditions; the two tests it cannot make
-well are precomputed into boolean flags: regular expressions (one RE2 set per slot,
-so every pattern is tried in a single linear pass) and JSON type tests.
+partitions with the same rules are one object. The rules of a platform (its own and
+the generic ones) form a RuleGroup: one durable-rules ruleset that all the platform's
+partitions share, each keeping only the fired rules that are its own. Within a group,
+each distinct value a rule tests (a header, a JMESPath, the message) becomes a slot of
+a flat fact. durable-rules matches the combinations of conditions; the two tests it
+cannot make well are precomputed into boolean flags: regular expressions (one RE2 set
+per slot, so every pattern is tried in a single linear pass) and JSON type tests.
 
 Per request only the slots that some rule could still match are read: each rule is
-gated on one exact test of a plain field (its error code, status, method, ...) and a
-hash lookup on those fields gives the candidate rules; a rule whose gate fails cannot
+gated on one cheap test it cannot match without (an exact error code, path or host, a
+regex on a plain field, a value that must be present, a status), and lookups on those
+give the candidate rules of the payload's partition; a rule whose gate fails cannot
 match whatever its other slots hold, so those slots are not extracted, their regexes
-not run and their values not sent. The extraction plan of each set of candidates is
-compiled once and cached. JMESPath expressions that are plain dotted paths
+not run and their values not sent. The extraction plan of each gate outcome is
+compiled once and cached. Rules are packed into small shards by gate, each rule's
+condition starting with its shard's flag, so that durable-rules only walks the shards
+of the candidates (see SHARD_SIZE). JMESPath expressions that are plain paths
 (`errors[0].code`) are walked directly instead of through the JMESPath interpreter.
 """
 
@@ -193,7 +198,11 @@ MAX_PLANS = 4096  # cached extraction plans per partition; past it the cache sta
 # than ~500 rules start with a test on the same field hangs at creation. Each rule
 # therefore starts with its shard's flag, a shard holding at most SHARD_SIZE rules
 # that share gates, and a fact carries the flags of the shards its gates admit.
-SHARD_SIZE = 100
+# Shards are small because durable-rules probes the children of a node one after the
+# other: a fact pays for every rule of the shards it opens. The root holds one child per
+# shard, so shards grow past SHARD_SIZE when a group would have more than MAX_SHARDS.
+SHARD_SIZE = 20
+MAX_SHARDS = 400
 
 
 def _eq_gate(rule: Rule, fields) -> tuple[str, Any, Any] | None:
@@ -266,17 +275,19 @@ class RuleGroup:
         return slot.flag_index[self._flags[(slot.key, "regex", pattern)]]
 
     def _shard(self) -> list[str]:
-        """Pack rules sharing a gate into shards of at most SHARD_SIZE; each rule's shard flag."""
+        """Pack rules sharing a gate into shards of at most SHARD_SIZE rules (more when there
+        would be over MAX_SHARDS shards); each rule's shard flag."""
         groups: dict[tuple, list[int]] = {}
         for i, gate in enumerate(self.gates):
             groups.setdefault(("~",) if gate is None else (gate[0], gate[1], repr(gate[2])), []).append(i)
         shard_of = [""] * len(self.rules)
         self.shards: list[tuple[str, int]] = []  # (flag, rules in the shard)
+        size = max(SHARD_SIZE, -(-len(self.rules) // MAX_SHARDS))
         members: list[int] = []
         for _, group in sorted(groups.items()):
-            for start in range(0, len(group), SHARD_SIZE):
-                chunk = group[start:start + SHARD_SIZE]
-                if len(members) + len(chunk) > SHARD_SIZE:
+            for start in range(0, len(group), size):
+                chunk = group[start:start + size]
+                if len(members) + len(chunk) > size:
                     self._add_shard(members, shard_of)
                     members = []
                 members.extend(chunk)

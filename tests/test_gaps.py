@@ -125,6 +125,17 @@ def test_unmatched_payloads_are_kept_masked_and_grouped_matched_ones_are_not(env
     assert [g.code for g in top_gaps(store)] == ["12019999", "error_param_colour"]  # most frequent first
 
 
+def test_a_curators_trial_in_the_console_is_not_a_gap(env):
+    app, _kb, _store, keys = env
+    client = app.test_client()
+    page = client.post("/console/diagnose", data={"payload": json.dumps(sku_error("13579"))},
+                       headers=auth(keys["viewer"]))
+    assert page.status_code == 200
+    assert app.extensions["opsdiag.gaps"].pending == 0
+    post_all(client, [sku_error("13579")])
+    assert app.extensions["opsdiag.gaps"].pending == 1
+
+
 def test_counts_add_up_across_flushes_and_samples_are_capped(env):
     app, _kb, store, _keys = env
     client = app.test_client()
@@ -335,3 +346,10 @@ def test_workers_flushing_the_same_shape_at_once_add_up_on_postgresql():
     assert len(shapes) == 1 and len(samples) <= gaps.SAMPLES_PER_SHAPE
     gaps.clear(store)
     store.dispose()
+
+
+def test_unmatched_items_of_a_batch_are_kept_too(env):
+    app, _kb, _store, _keys = env
+    response = app.test_client().post("/diagnose/batch", json={"items": [sku_error("1"), SIGN_ERROR, sku_error("2")]})
+    assert response.status_code == 200 and response.get_json()["failed"] == 0
+    assert app.extensions["opsdiag.gaps"].pending == 2

@@ -10,22 +10,13 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from .. import gaps, limits, metrics
 from ..admin.auth import authenticate
 from ..admin.keys import CLIENT
+from ..console.api import CONSOLE_TRIAL
+from ..language import preferred_language
 from ..problems import invalid_params
 from ..schemas import DiagnoseRequestSchema
 
 bp = Blueprint("diagnose", __name__)
 _schema = DiagnoseRequestSchema()
-
-
-def preferred_language() -> str:
-    """zh-CN for any Chinese preference that outranks English, else English."""
-    for lang, _quality in request.accept_languages:
-        lang = lang.lower()
-        if lang.startswith("zh"):
-            return "zh-CN"
-        if lang.startswith("en") or lang == "*":
-            return "en"
-    return "en"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -91,10 +82,17 @@ def diagnose():
     lang = preferred_language()
     result = current_app.extensions["opsdiag.kb"].diagnose(payload, lang)
     metrics.record_diagnosis(result)
-    gaps.record(payload, result)  # unmatched: kept (masked, in the background) for `kb gaps`
+    _keep_if_unmatched(payload, result)
     response = jsonify({"request_id": g.request_id, **result})
     response.headers["Content-Language"] = lang
     return response
+
+
+def _keep_if_unmatched(payload: dict, result: dict) -> None:
+    """Unmatched errors are kept (masked, in the background) for `kb gaps`; a curator's
+    trial in the console is no production gap."""
+    if not request.environ.get(CONSOLE_TRIAL):
+        gaps.record(payload, result)
 
 
 # -- POST /diagnose/batch ---------------------------------------------------------------
@@ -146,6 +144,7 @@ def diagnose_batch():
         else:
             result = kb.diagnose(payload, lang)
             metrics.record_diagnosis(result)
+            _keep_if_unmatched(payload, result)
             entry.update(result)
         results.append(entry)
     response = jsonify({"request_id": g.request_id, "count": len(items), "failed": failed, "results": results})

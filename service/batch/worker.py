@@ -33,6 +33,7 @@ from marshmallow import ValidationError
 from rules.engine import Engine
 from rules.loader import flatten_messages
 from rules.normalize import parse_body, read_envelope
+from rules.redact import redact_text
 
 from ..schemas import DiagnoseRequestSchema
 from .kb import KbSnapshot
@@ -112,8 +113,8 @@ class ChunkResult:
 
 
 def mask(message: str) -> str:
-    """Messages grouped and shown without ids, numbers or e-mail addresses."""
-    message = EMAIL.sub("<email>", message)
+    """Messages grouped and shown without personal data (rules/redact.py), ids or numbers."""
+    message = EMAIL.sub("<email>", redact_text(message[:2000]))
     message = HEX_ID.sub("<id>", message)
     return DIGITS.sub("<n>", message)[:200]
 

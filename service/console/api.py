@@ -17,6 +17,8 @@ from flask import current_app, g, request
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
+CONSOLE_TRIAL = "opsdiag.console_trial"  # a WSGI environ key: no HTTP client can set it
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -51,7 +53,8 @@ def call(method: str, path: str, *, query: dict | None = None, body: Any = None,
         path=path, method=method, query_string={k: v for k, v in (query or {}).items() if v not in (None, "")},
         data=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
         content_type=None if body is None else "application/json", headers=headers,
-        environ_base={"REMOTE_ADDR": request.remote_addr or "-"},  # the failure brake counts the real caller
+        # the failure brake counts the real caller; a staff member's trial is no production gap
+        environ_base={"REMOTE_ADDR": request.remote_addr or "-", CONSOLE_TRIAL: True},
     ).get_environ()
     app = current_app._get_current_object()
     # An empty context: the inner request gets its own app context and `g`, not the page's.

@@ -6,6 +6,8 @@ diagnoses from the engine in the chosen language.
 
 from flask import request
 
+from ..language import preferred_language
+
 LANGUAGES = {"en": "English", "zh-CN": "简体中文"}
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -215,13 +217,7 @@ def chosen_language() -> str:
         return "zh-CN"
     if asked.lower().startswith("en"):
         return "en"
-    for accepted, _quality in request.accept_languages:  # as POST /diagnose reads it
-        accepted = accepted.lower()
-        if accepted.startswith("zh"):
-            return "zh-CN"
-        if accepted.startswith("en") or accepted == "*":
-            return "en"
-    return "en"
+    return preferred_language()  # as POST /diagnose reads it
 
 
 class Texts:
