@@ -1,0 +1,105 @@
+"""The baseline an ERP team would write itself: a loop over the rules.
+
+For every rule in file order: skip it unless it applies to the payload's platform,
+region and domain; then test its conditions one after the other, stopping at the
+first that fails. Values are read the obvious way (dict lookups, JMESPath compiled
+once per path with the `jmespath` package) and regexes are the same RE2 patterns,
+compiled once, case-insensitive, that the engine uses. Matches are ranked like the
+engine ranks them.
+
+The comparison semantics are the engine's documented ones, so both give the same
+answers (checked before any timing): header and query values that look like numbers
+compare as numbers, a value found as a one-element list compares as that element,
+other structures as their JSON text; a regex searches the value's text; any test on
+a missing value fails except `exists: false`, `eq: null` and `not_regex`.
+"""
+
+import jmespath
+
+from rules.compiler import as_text, has_type, number_or_text, scalar_for_engine
+from rules.schema import compile_regex
+
+_TEXT_MAPS = ("headers", "request_headers", "query")
+
+
+def _reader(source: str, name: str):
+    if source in ("body", "request_body"):
+        expr = jmespath.compile(name)
+
+        def body_value(fact):
+            doc = getattr(fact, source)
+            if not isinstance(doc, dict | list):
+                return None
+            try:
+                return expr.search(doc)
+            except (jmespath.exceptions.JMESPathError, TypeError, ValueError):
+                return None
+        return body_value
+    if source in _TEXT_MAPS:
+        return lambda fact: number_or_text(getattr(fact, source).get(name))
+    if source in ("context", "derived"):
+        return lambda fact: getattr(fact, source).get(name)
+    return lambda fact: getattr(fact, source)
+
+
+def _test(op: str, operand, source: str):
+    """A function (raw value) -> bool for one operator."""
+    literal = number_or_text if source in _TEXT_MAPS else (lambda v: v)
+    if op == "regex":
+        regex = compile_regex(operand)
+        return lambda v: v is not None and regex.search(as_text(v)) is not None
+    if op == "not_regex":
+        regex = compile_regex(operand)
+        return lambda v: v is None or regex.search(as_text(v)) is None
+    if op == "type":
+        return lambda v: v is not None and has_type(v, operand)
+    if op == "exists":
+        return lambda v: (v is not None) == operand
+    if op == "eq" and operand is None:
+        return lambda v: v is None
+    if op == "eq":
+        expected = literal(operand)
+        return lambda v: v is not None and scalar_for_engine(v) == expected
+    if op == "ne":
+        expected = literal(operand)
+        return lambda v: v is not None and scalar_for_engine(v) != expected
+    if op == "in":
+        options = [literal(x) for x in operand]
+        return lambda v: v is not None and scalar_for_engine(v) in options
+    if op == "not_in":
+        options = [literal(x) for x in operand]
+        return lambda v: v is not None and scalar_for_engine(v) not in options
+
+    def compare(v):
+        v = scalar_for_engine(v)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return False
+        return {"gt": v > operand, "gte": v >= operand, "lt": v < operand, "lte": v <= operand}[op]
+    return compare
+
+
+def rank(rule) -> tuple:
+    return -rule.priority, "generic" in rule.platforms, -len(rule.conditions), rule.id
+
+
+class LinearScan:
+    def __init__(self, rules):
+        self.rules = [
+            (rule, [(_reader(c.source, c.name), [_test(op, x, c.source) for op, x in c.ops])
+                    for c in rule.conditions])
+            for rule in rules
+        ]
+
+    def match(self, fact) -> list:
+        hits = []
+        for rule, conditions in self.rules:
+            if not rule.applies_to(fact.platform, fact.region, fact.domain):
+                continue
+            for read, tests in conditions:
+                value = read(fact)
+                if not all(test(value) for test in tests):
+                    break
+            else:
+                hits.append(rule)
+        hits.sort(key=rank)
+        return hits
