@@ -215,18 +215,28 @@ def record(store, items: Iterable[Unmatched]) -> int:
     if not batches:
         return 0
     with Session(store.engine) as session:
-        for key, batch in batches.items():
-            _count(session, key, batch)
-            session.add(GapSample(shape_key=key, seen_at=batch.last_seen, message=batch.message,
-                                  payload=json.dumps(example_payload(batch.latest), ensure_ascii=False,
-                                                     default=str)))
+        try:  # usually one transaction for the whole flush: one commit, one fsync
+            for key, batch in batches.items():
+                _store_batch(session, key, batch, commit=False)
             session.commit()
-            _prune_samples(session, key)
+        except IntegrityError:  # a shape another worker inserted meanwhile: shape by shape
+            session.rollback()
+            for key, batch in batches.items():
+                _store_batch(session, key, batch, commit=True)
         _prune_shapes(session)
     return total
 
 
-def _count(session: Session, key: str, batch: _Batch) -> None:
+def _store_batch(session: Session, key: str, batch: _Batch, commit: bool) -> None:
+    _count(session, key, batch, commit)
+    session.add(GapSample(shape_key=key, seen_at=batch.last_seen, message=batch.message,
+                          payload=json.dumps(example_payload(batch.latest), ensure_ascii=False, default=str)))
+    if commit:
+        session.commit()
+    _prune_samples(session, key, commit)
+
+
+def _count(session: Session, key: str, batch: _Batch, commit: bool = True) -> None:
     for _attempt in (1, 2):
         bumped = session.exec(update(GapShape).where(GapShape.key == key).values(
             count=col(GapShape.count) + batch.count, last_seen=batch.last_seen, domain=batch.domain))
@@ -235,6 +245,9 @@ def _count(session: Session, key: str, batch: _Batch) -> None:
         session.add(GapShape(key=key, platform=batch.platform, status=batch.status, code=batch.code,
                              domain=batch.domain, shape=batch.shape, count=batch.count,
                              first_seen=batch.first_seen, last_seen=batch.last_seen))
+        if not commit:
+            session.flush()  # an IntegrityError here sends the whole flush down the slow path
+            return
         try:
             session.commit()
             return
@@ -242,12 +255,13 @@ def _count(session: Session, key: str, batch: _Batch) -> None:
             session.rollback()
 
 
-def _prune_samples(session: Session, key: str) -> None:
+def _prune_samples(session: Session, key: str, commit: bool = True) -> None:
     old = session.exec(select(GapSample.id).where(GapSample.shape_key == key)
                        .order_by(col(GapSample.id).desc()).offset(SAMPLES_PER_SHAPE)).all()
     if old:
         session.exec(delete(GapSample).where(col(GapSample.id).in_(old)))
-        session.commit()
+        if commit:
+            session.commit()
 
 
 def _prune_shapes(session: Session) -> None:
