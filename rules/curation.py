@@ -139,8 +139,8 @@ class Workspace:
     def _check_etag(self, state: RuleState | None, if_match: str | None) -> None:
         if if_match is None:
             return
-        if state is None or if_match.strip() not in ("*", state.etag) and \
-                state.etag not in [t.strip() for t in if_match.split(",")]:
+        tags = [tag.strip() for tag in if_match.split(",")]
+        if state is None or ("*" not in tags and state.etag not in tags):
             raise PreconditionFailed(state.etag if state else None)
 
     def validate(self, rule_id: str, file: str, body: dict) -> list[Problem]:
