@@ -29,6 +29,7 @@ Only masked text is ever stored: the shape, the message and the example payload.
 import hashlib
 import json
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,11 @@ from .redact import redact_payload, redact_text
 
 SAMPLES_PER_SHAPE = 3
 MAX_SHAPES = 10_000
+# A shape's samples are refreshed at most this often per process: counting is one UPDATE,
+# while a sample costs masking the payload, an INSERT and a prune, and a flush of many
+# shapes held the GIL long enough to show in /diagnose's p99 (bench/RESULTS.md).
+SAMPLE_EVERY_SECONDS = 60.0
+_sampled_at: dict[tuple[str, str], float] = {}  # (store url, shape key) -> when
 MAX_SAMPLE_BYTES = 16 * 1024
 MAX_MESSAGE = 2000
 DRAIN_SIM_TH = 0.4
@@ -221,14 +227,30 @@ def record(store, items: Iterable[Unmatched]) -> int:
             session.commit()
         except IntegrityError:  # a shape another worker inserted meanwhile: shape by shape
             session.rollback()
+            for key in batches:  # the samples rolled back are due again
+                _sampled_at.pop((str(session.get_bind().url), key), None)
             for key, batch in batches.items():
                 _store_batch(session, key, batch, commit=True)
         _prune_shapes(session)
     return total
 
 
+def _sample_due(store_url: str, key: str) -> bool:
+    now, seen = time.monotonic(), (store_url, key)
+    if now - _sampled_at.get(seen, -SAMPLE_EVERY_SECONDS) < SAMPLE_EVERY_SECONDS:
+        return False
+    if len(_sampled_at) > 2 * MAX_SHAPES:
+        _sampled_at.clear()
+    _sampled_at[seen] = now
+    return True
+
+
 def _store_batch(session: Session, key: str, batch: _Batch, commit: bool) -> None:
     _count(session, key, batch, commit)
+    if not _sample_due(str(session.get_bind().url), key):
+        if commit:
+            session.commit()
+        return
     session.add(GapSample(shape_key=key, seen_at=batch.last_seen, message=batch.message,
                           payload=json.dumps(example_payload(batch.latest), ensure_ascii=False, default=str)))
     if commit:

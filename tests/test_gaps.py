@@ -136,7 +136,8 @@ def test_a_curators_trial_in_the_console_is_not_a_gap(env):
     assert app.extensions["opsdiag.gaps"].pending == 1
 
 
-def test_counts_add_up_across_flushes_and_samples_are_capped(env):
+def test_counts_add_up_across_flushes_and_samples_are_capped(env, monkeypatch):
+    monkeypatch.setattr(gaps, "SAMPLE_EVERY_SECONDS", 0)
     app, _kb, store, _keys = env
     client = app.test_client()
     recorder = app.extensions["opsdiag.gaps"]
@@ -148,6 +149,17 @@ def test_counts_add_up_across_flushes_and_samples_are_capped(env):
     assert len(samples) == gaps.SAMPLES_PER_SHAPE  # the latest ones
     newest = json.loads(max(samples, key=lambda s: s.id).payload)
     assert newest["body"]["message"] == f"Invalid parameter: sku {20000 + gaps.SAMPLES_PER_SHAPE + 1}"
+
+
+def test_a_shape_is_counted_every_flush_but_sampled_at_most_once_a_minute(env):
+    app, _kb, store, _keys = env
+    client = app.test_client()
+    recorder = app.extensions["opsdiag.gaps"]
+    for round_ in range(3):
+        post_all(client, [sku_error(str(30000 + round_))])
+        recorder.flush()
+    shapes, samples = rows(store)
+    assert [s.count for s in shapes] == [3] and len(samples) == 1
 
 
 def test_the_table_keeps_the_most_recently_seen_shapes(env, monkeypatch):
