@@ -56,18 +56,7 @@ def keep_unmatched(payloads: dict[str, list[dict]], engine, count: int) -> None:
 def rate(fn: Callable[[], object], items: int, seconds: float = 2.0, repeats: int = 5) -> float:
     """Calls per second of fn() (which handles `items` items), best of `repeats` rounds of
     about `seconds` / repeats each: the least disturbed round on a shared machine."""
-    fn()  # warm caches
-    best = 0.0
-    for _ in range(repeats):
-        rounds, start = 0, time.perf_counter()
-        while True:
-            fn()
-            rounds += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds / repeats:
-                break
-        best = max(best, rounds * items / elapsed)
-    return best
+    return rates_interleaved({"": (fn, items)}, seconds, repeats)[""]
 
 
 def rates_interleaved(contenders: dict[str, tuple[Callable[[], object], int]], seconds: float = 2.0,
@@ -79,15 +68,19 @@ def rates_interleaved(contenders: dict[str, tuple[Callable[[], object], int]], s
         fn()  # warm caches
     for _ in range(repeats):
         for name, (fn, items) in contenders.items():
-            rounds, start = 0, time.perf_counter()
-            while True:
-                fn()
-                rounds += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= seconds / repeats:
-                    break
-            best[name] = max(best[name], rounds * items / elapsed)
+            best[name] = max(best[name], _one_round(fn, items, seconds / repeats))
     return best
+
+
+def _one_round(fn: Callable[[], object], items: int, budget: float) -> float:
+    """Items per second over as many calls of `fn` as fit in `budget` seconds (at least one)."""
+    rounds, start = 0, time.perf_counter()
+    while True:
+        fn()
+        rounds += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget:
+            return rounds * items / elapsed
 
 
 def rss_kib(pid: int | str = "self") -> int:

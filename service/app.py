@@ -1,6 +1,7 @@
 """Application factory: wires configuration, the knowledge base and the blueprints."""
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -75,6 +76,11 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
                                     f"{count} header fields; at most {most}",
                                     [{"name": "header fields", "reason": f"more than {most} header fields"}])
         return None
+
+    @app.before_request
+    def start_clock():
+        """When the request began, for the access log and the latency histogram."""
+        g.started = time.perf_counter()
 
     @app.after_request
     def finish(response):

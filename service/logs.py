@@ -140,10 +140,6 @@ def init_app(app: Flask) -> None:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(REDACTING_FILTER)
 
-    @app.before_request
-    def start_clock():
-        g.setdefault("started", time.perf_counter())
-
     @app.after_request
     def log_access(response):
         started = g.get("started")

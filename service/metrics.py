@@ -93,10 +93,6 @@ def exposition(kb) -> bytes:
 def init_app(app: Flask) -> None:
     """Time every request, labelled by route (the URL rule, never the raw path)."""
 
-    @app.before_request
-    def start_clock():
-        g.setdefault("started", time.perf_counter())
-
     @app.after_request
     def observe(response):
         started = g.get("started")

@@ -7,12 +7,11 @@ import subprocess
 import time
 
 import pytest
-from sqlmodel import SQLModel
 
-from rules.store import Store
 from service.admin import keys as _keys  # noqa: F401 - registers the api_key table
-from tests.conftest import KB_DIR, pg_url
+from tests.conftest import KB_DIR
 from tests.test_serve import CLI, get, start, stop
+from tests.test_store import postgres_store
 
 pytestmark = pytest.mark.postgres
 ADMIN = "follow-test-admin-key-0123456789abcdef"
@@ -26,11 +25,8 @@ SIGN_ERROR = json.dumps({
 
 @pytest.fixture
 def two_servers():
-    url = pg_url()
-    if url is None:
-        pytest.skip("PostgreSQL tests run under CI or with OPSDIAG_TEST_PG_URL")
-    store = Store(url)
-    SQLModel.metadata.drop_all(store.engine)
+    store = postgres_store()  # an empty store (skips without PostgreSQL outside CI)
+    url = store.url
     store.dispose()
     env = {**os.environ, "DATABASE_URL": url, "OPSDIAG_KB_DIR": str(KB_DIR),
            "OPSDIAG_BOOTSTRAP_ADMIN_KEY": ADMIN}
