@@ -34,13 +34,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import yaml
 from drain3.drain import Drain
 from drain3.masking import LogMasker, MaskingInstruction
-from sqlalchemy import Column, Text, func
+from sqlalchemy import Column, Text, bindparam, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, delete, select, update
+from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from .model import DOMAINS, PLATFORMS
 from .redact import redact_payload, redact_text
@@ -114,6 +115,8 @@ class Unmatched:
     endpoint: str = ""
     method: str | None = None
     seen_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    count: int = 1  # occurrences of this very error since first_seen (the recorder merges repeats)
+    first_seen: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -195,42 +198,56 @@ class _Batch:
     message: str = ""
 
 
+@lru_cache(maxsize=8192)
+def _shape_of(platform: str, status: int, code: str | None, message: str | None,
+              regions: tuple[str, ...]) -> tuple[str, str, str]:
+    """(shape key, masked message, shape): the same error keeps coming, masking it once is enough."""
+    masked = redact_text((message or "")[:MAX_MESSAGE], regions)
+    shape = shape_text(masked)
+    return shape_key(platform, status, code, shape), masked, shape
+
+
 def record(store, items: Iterable[Unmatched]) -> int:
     """Mask and store a batch of occurrences; returns how many were counted.
 
-    Each shape is its own small transaction (an upsert that two workers may race on,
-    retried once), so one bad row never loses the rest of the batch.
+    A flush is one transaction of a few set-wise statements whatever the number of
+    shapes (bump the known ones, insert the new ones, add the samples that are due,
+    prune): per-shape ORM statements held the GIL long enough to show in /diagnose's
+    latency. Two workers inserting the same new shape at once: the loser retries, and
+    its insert becomes a bump.
     """
     batches: dict[str, _Batch] = {}
     total = 0
     for item in items:
-        message = redact_text((item.message or "")[:MAX_MESSAGE], _regions(item))
-        shape = shape_text(message)
         code = None if item.code is None else str(item.code)[:128]
         platform = item.platform if item.platform in PLATFORMS else "generic"
-        key = shape_key(platform, item.status, code, shape)
+        key, message, shape = _shape_of(platform, item.status, code, item.message, _regions(item))
         batch = batches.get(key)
         if batch is None:
             domain = item.domain if item.domain in DOMAINS else "other"
             batch = batches[key] = _Batch(platform, item.status, code, domain, shape)
-        batch.count += 1
-        total += 1
-        batch.first_seen = min(batch.first_seen or item.seen_at, item.seen_at)
+        batch.count += item.count
+        total += item.count
+        first = item.first_seen or item.seen_at
+        batch.first_seen = min(batch.first_seen or first, first)
         if batch.last_seen is None or item.seen_at >= batch.last_seen:
             batch.last_seen, batch.latest, batch.message = item.seen_at, item, message
     if not batches:
         return 0
+    url = store.engine.url.render_as_string(hide_password=True)
+    due = [key for key in batches if _sample_due(url, key)]
     with Session(store.engine) as session:
-        try:  # usually one transaction for the whole flush: one commit, one fsync
-            for key, batch in batches.items():
-                _store_batch(session, key, batch, commit=False)
-            session.commit()
-        except IntegrityError:  # a shape another worker inserted meanwhile: shape by shape
-            session.rollback()
-            for key in batches:  # the samples rolled back are due again
-                _sampled_at.pop((str(session.get_bind().url), key), None)
-            for key, batch in batches.items():
-                _store_batch(session, key, batch, commit=True)
+        for attempt in (1, 2, 3):
+            try:
+                _write(session, batches, due)
+                session.commit()
+                break
+            except IntegrityError:  # a new shape another worker inserted meanwhile
+                session.rollback()
+                if attempt == 3:
+                    for key in due:  # not stored: due again next time
+                        _sampled_at.pop((url, key), None)
+                    raise
         _prune_shapes(session)
     return total
 
@@ -245,45 +262,46 @@ def _sample_due(store_url: str, key: str) -> bool:
     return True
 
 
-def _store_batch(session: Session, key: str, batch: _Batch, commit: bool) -> None:
-    _count(session, key, batch, commit)
-    if not _sample_due(str(session.get_bind().url), key):
-        if commit:
-            session.commit()
-        return
-    session.add(GapSample(shape_key=key, seen_at=batch.last_seen, message=batch.message,
-                          payload=json.dumps(example_payload(batch.latest), ensure_ascii=False, default=str)))
-    if commit:
-        session.commit()
-    _prune_samples(session, key, commit)
+_SHAPES = GapShape.__table__
+_SAMPLES = GapSample.__table__
+_BUMP = (_SHAPES.update().where(_SHAPES.c.key == bindparam("b_key"))
+         .values(count=_SHAPES.c.count + bindparam("b_count"), last_seen=bindparam("b_last"),
+                 domain=bindparam("b_domain")))
 
 
-def _count(session: Session, key: str, batch: _Batch, commit: bool = True) -> None:
-    for _attempt in (1, 2):
-        bumped = session.exec(update(GapShape).where(GapShape.key == key).values(
-            count=col(GapShape.count) + batch.count, last_seen=batch.last_seen, domain=batch.domain))
-        if bumped.rowcount:
-            return
-        session.add(GapShape(key=key, platform=batch.platform, status=batch.status, code=batch.code,
-                             domain=batch.domain, shape=batch.shape, count=batch.count,
-                             first_seen=batch.first_seen, last_seen=batch.last_seen))
-        if not commit:
-            session.flush()  # an IntegrityError here sends the whole flush down the slow path
-            return
-        try:
-            session.commit()
-            return
-        except IntegrityError:  # another worker inserted it meanwhile: add to theirs
-            session.rollback()
+def _chunks(keys: list[str], size: int = 500):
+    for start in range(0, len(keys), size):
+        yield keys[start:start + size]
 
 
-def _prune_samples(session: Session, key: str, commit: bool = True) -> None:
-    old = session.exec(select(GapSample.id).where(GapSample.shape_key == key)
-                       .order_by(col(GapSample.id).desc()).offset(SAMPLES_PER_SHAPE)).all()
-    if old:
-        session.exec(delete(GapSample).where(col(GapSample.id).in_(old)))
-        if commit:
-            session.commit()
+def _write(session: Session, batches: dict[str, _Batch], due: list[str]) -> None:
+    known: set[str] = set()
+    for chunk in _chunks(list(batches)):
+        known.update(session.execute(select(_SHAPES.c.key).where(_SHAPES.c.key.in_(chunk))).scalars())
+    bumps = [{"b_key": key, "b_count": b.count, "b_last": b.last_seen, "b_domain": b.domain}
+             for key, b in batches.items() if key in known]
+    if bumps:
+        session.execute(_BUMP, bumps)
+    new = [{"key": key, "platform": b.platform, "status": b.status, "code": b.code, "domain": b.domain,
+            "shape": b.shape, "count": b.count, "first_seen": b.first_seen, "last_seen": b.last_seen}
+           for key, b in batches.items() if key not in known]
+    if new:
+        session.execute(_SHAPES.insert(), new)
+    if due:
+        session.execute(_SAMPLES.insert(), [
+            {"shape_key": key, "seen_at": batches[key].last_seen, "message": batches[key].message,
+             "payload": json.dumps(example_payload(batches[key].latest), ensure_ascii=False, default=str)}
+            for key in due])
+        for chunk in _chunks(due):
+            _prune_samples(session, chunk)
+
+
+def _prune_samples(session: Session, keys: list[str]) -> None:
+    """Keep the latest SAMPLES_PER_SHAPE samples of each shape: one statement for all of them."""
+    rank = func.row_number().over(partition_by=_SAMPLES.c.shape_key, order_by=_SAMPLES.c.id.desc()).label("n")
+    ranked = select(_SAMPLES.c.id, rank).where(_SAMPLES.c.shape_key.in_(keys)).subquery()
+    session.execute(_SAMPLES.delete().where(
+        _SAMPLES.c.id.in_(select(ranked.c.id).where(ranked.c.n > SAMPLES_PER_SHAPE))))
 
 
 def _prune_shapes(session: Session) -> None:
@@ -292,8 +310,7 @@ def _prune_shapes(session: Session) -> None:
         return
     stale = session.exec(select(GapShape.key).order_by(col(GapShape.last_seen), col(GapShape.key))
                          .limit(count - MAX_SHAPES)).all()
-    for start in range(0, len(stale), 500):
-        chunk = stale[start:start + 500]
+    for chunk in _chunks(list(stale)):
         session.exec(delete(GapSample).where(col(GapSample.shape_key).in_(chunk)))
         session.exec(delete(GapShape).where(col(GapShape.key).in_(chunk)))
     session.commit()

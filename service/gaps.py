@@ -1,10 +1,11 @@
 """Keeps the errors /diagnose could not explain, for `opsdiag kb gaps` and GET /admin/v1/gaps.
 
 The engine only says `matched: false`; this module decides to keep the error. A request
-never waits for the database: `record` appends a few fields to a bounded in-memory
-buffer (per worker), and a background thread flushes the buffer every
-OPSDIAG_GAPS_FLUSH_SECONDS, or sooner once it holds FLUSH_ITEMS, into the store
-(rules/gaps.py masks everything before it is written). When the buffer is full, or the
+never waits for the database: `record` adds the error to an in-memory buffer (per
+worker) where repeats of the same error are merged into a count, and a background
+thread flushes the buffer every OPSDIAG_GAPS_FLUSH_SECONDS, or sooner once it holds
+FLUSH_ITEMS distinct errors, into the store (rules/gaps.py masks
+everything before it is written). When the buffer is full of distinct errors, or the
 store is down, samples are dropped and counted (`opsdiag_gap_samples_total{outcome}`
 and `GapRecorder.dropped`); /diagnose answers the same either way.
 """
@@ -14,7 +15,7 @@ import logging
 import os
 import threading
 import weakref
-from collections import deque
+from dataclasses import replace
 
 from flask import Flask, current_app, has_request_context, request
 from prometheus_client import Counter
@@ -24,7 +25,7 @@ from rules.gaps import Unmatched
 
 log = logging.getLogger(__name__)
 
-FLUSH_ITEMS = 200
+FLUSH_ITEMS = 500
 MAX_PAYLOAD_BYTES = 32 * 1024  # larger payloads are kept as status, code and message only
 SAMPLES = Counter("opsdiag_gap_samples", "Unmatched errors kept for `kb gaps` (stored) or lost (dropped)",
                   ["outcome"])
@@ -36,11 +37,12 @@ class GapRecorder:
     def __init__(self, store, flush_seconds: float = 5.0, max_items: int = 1000, flush_items: int = FLUSH_ITEMS):
         self.store = store
         self.flush_seconds = flush_seconds
-        self.max_items = max_items
+        self.max_items = max_items  # distinct errors held; repeats of one only add to its count
         self.flush_items = flush_items
         self.stored = 0
         self.dropped = 0
-        self._items: deque[Unmatched] = deque()
+        self._items: dict[tuple, list] = {}  # identity -> [count, first seen, latest occurrence]
+        self._pending = 0
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._wake = threading.Event()
@@ -55,15 +57,22 @@ class GapRecorder:
 
     def add(self, item: Unmatched) -> None:
         """O(1), no I/O: the request goes on at once."""
+        identity = (item.platform, item.region, item.domain, item.status, item.code, item.message)
         with self._lock:
-            if len(self._items) >= self.max_items:
+            held = self._items.get(identity)
+            if held is not None:
+                held[0] += 1
+                held[2] = item
+            elif len(self._items) >= self.max_items:
                 self.dropped += 1
                 SAMPLES.labels("dropped").inc()
                 return
-            self._items.append(item)
-            pending = len(self._items)
+            else:
+                self._items[identity] = [1, item.seen_at, item]
+            self._pending += 1
+            distinct = len(self._items)
         self._ensure_thread()
-        if pending >= self.flush_items:
+        if distinct >= self.flush_items:
             self._wake.set()
 
     def _ensure_thread(self) -> None:
@@ -88,18 +97,19 @@ class GapRecorder:
         """Write what is buffered; returns how many were stored. Never raises."""
         with self._flushing:
             with self._lock:
-                items = list(self._items)
-                self._items.clear()
-            if not items:
+                held, self._items, self._pending = self._items, {}, 0
+            if not held:
                 return 0
+            items = [replace(latest, count=count, first_seen=first) for count, first, latest in held.values()]
             try:
                 if not self._schema_ready:  # the store may have been down when the app started
                     self.store.create_schema()
                     self._schema_ready = True
                 stored = gaps.record(self.store, items)
             except Exception as exc:  # noqa: BLE001 - a store that is down loses samples, nothing else
-                self.dropped += len(items)
-                SAMPLES.labels("dropped").inc(len(items))
+                lost = sum(item.count for item in items)
+                self.dropped += lost
+                SAMPLES.labels("dropped").inc(lost)
                 if self._store_ok:
                     log.warning("unmatched-error samples dropped, the store does not answer: %s",
                                 exc.__class__.__name__)
@@ -120,7 +130,8 @@ class GapRecorder:
 
     @property
     def pending(self) -> int:
-        return len(self._items)
+        """Occurrences buffered, repeats included."""
+        return self._pending
 
 
 @atexit.register

@@ -162,6 +162,23 @@ def test_a_shape_is_counted_every_flush_but_sampled_at_most_once_a_minute(env):
     assert [s.count for s in shapes] == [3] and len(samples) == 1
 
 
+def test_repeats_of_one_error_are_merged_in_memory_and_still_counted_when_the_buffer_is_full(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'kb.db'}")
+    kb = KnowledgeBase(store, KB_DIR)
+    app = create_app({"TESTING": True, "GAPS_FLUSH_SECONDS": 3600, "GAPS_BUFFER": 2}, kb=kb)
+    client = app.test_client()
+    recorder = app.extensions["opsdiag.gaps"]
+    post_all(client, [sku_error("1")] * 4 + [sku_error("2"), sku_error("3"), sku_error("1")])
+    assert recorder.pending == 6 and recorder.dropped == 1  # two distinct errors held; "3" found no room
+    assert recorder.flush() == 6
+    (shape,), samples = rows(store)
+    assert shape.count == 6 and len(samples) == 1
+    assert json.loads(samples[0].payload)["body"]["message"] == "Invalid parameter: sku 1"  # the latest
+    recorder.stop(flush=False)
+    kb.engine.close()
+    store.dispose()
+
+
 def test_the_table_keeps_the_most_recently_seen_shapes(env, monkeypatch):
     _app, _kb, store, _keys = env
     monkeypatch.setattr(gaps, "MAX_SHAPES", 3)
