@@ -1,8 +1,6 @@
 """Application factory: wires configuration, the knowledge base and the blueprints."""
 
 import os
-import time
-import uuid
 from pathlib import Path
 
 from flask import Flask, g, request
@@ -11,19 +9,10 @@ from rules.loader import DEFAULT_KB_DIR
 from rules.runtime import KnowledgeBase
 from rules.store import Store
 
-from . import admin, gaps, limits, logs, metrics, problems
+from . import admin, envelope, gaps, limits, logs, problems
 from .api import diagnose, docs, health
 from .api.metrics import bp as metrics_bp
 from .console import bp as console_bp
-
-MiB = 1024 * 1024
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-}
 
 
 def settings_from_env() -> dict:
@@ -63,13 +52,14 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
     gaps.init_app(app, kb.store)  # unmatched errors, buffered and flushed in the background
 
     @app.before_request
-    def assign_request_id():
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if 0 < len(given) <= 128 and given.isprintable() else str(uuid.uuid4())
-
-    @app.before_request
-    def bounded_header_fields():
-        """gunicorn lets up to limits.gunicorn_header_fields through; past our own limit, a 431."""
+    def open_request():
+        """The route for the envelope's metrics and access line; the request id for the views;
+        past our own header-field limit (gunicorn lets up to limits.gunicorn_header_fields
+        through), a 431."""
+        environ = request.environ
+        rule = request.url_rule
+        environ[envelope.ROUTE] = rule.rule if rule is not None else None
+        g.request_id = environ.get(envelope.REQUEST_ID) or envelope.request_id_of(environ)
         count, most = len(request.headers), limits.LIMITS.header_fields
         if count > most:
             return problems.problem(431, "Request Header Fields Too Large",
@@ -77,18 +67,6 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
                                     [{"name": "header fields", "reason": f"more than {most} header fields"}])
         return None
 
-    @app.before_request
-    def start_clock():
-        """When the request began, for the access log and the latency histogram."""
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def finish(response):
-        for name, value in SECURITY_HEADERS.items():  # a route may set its own (e.g. /docs: its CSP)
-            response.headers.setdefault(name, value)
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        return response
-
-    metrics.init_app(app)
     logs.init_app(app)
+    app.wsgi_app = envelope.Envelope(app.wsgi_app)
     return app

@@ -12,6 +12,8 @@ import os
 import shutil
 import tempfile
 
+from gunicorn.glogging import Logger as _GunicornLogger
+
 from service.limits import LIMITS as _LIMITS
 from service.logs import logconfig_dict as _logconfig_dict
 
@@ -33,6 +35,17 @@ preload_app = False
 # gunicorn's own access log is silenced and its error log is JSON on stderr.
 accesslog = None
 logconfig_dict = _logconfig_dict(loglevel, os.environ.get("OPSDIAG_ACCESS_LOG", "-"))
+
+
+class Logger(_GunicornLogger):
+    """gunicorn's logger without its access line, which it would build for every request only
+    to discard it (a logconfig_dict turns it on; profiled at ~2% of a /diagnose)."""
+
+    def access(self, resp, req, environ, request_time):
+        return None
+
+
+logger_class = Logger
 
 # Metrics: each worker writes its samples to PROMETHEUS_MULTIPROC_DIR and /metrics adds
 # them up. When the variable is unset, a fresh directory is made and removed at exit.

@@ -9,9 +9,7 @@ on_starting hook runs before any worker is forked).
 """
 
 import os
-import time
 
-from flask import Flask, g, request
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
@@ -90,15 +88,6 @@ def exposition(kb) -> bytes:
     return generate_latest(registry)
 
 
-def init_app(app: Flask) -> None:
-    """Time every request, labelled by route (the URL rule, never the raw path)."""
-
-    @app.after_request
-    def observe(response):
-        started = g.get("started")
-        if started is not None:
-            rule = request.url_rule
-            method = request.method if request.method in _METHODS else "other"
-            LATENCY.labels(method, rule.rule if rule is not None else "unmatched",
-                           str(response.status_code)).observe(time.perf_counter() - started)
-        return response
+def observe(method: str, route: str | None, status: int, seconds: float) -> None:
+    """One request's latency, labelled by route (the URL rule, never the raw path)."""
+    LATENCY.labels(method if method in _METHODS else "other", route or "unmatched", str(status)).observe(seconds)

@@ -13,7 +13,8 @@ from rules.runtime import KnowledgeBase
 from rules.store import Store
 from service.admin import keys
 from service.admin.keys import create_key, revoke, verify
-from service.app import SECURITY_HEADERS, create_app
+from service.app import create_app
+from service.envelope import SECURITY_HEADERS
 from service.limits import LIMITS
 from tests.conftest import KB_DIR
 
