@@ -11,10 +11,12 @@ tracebacks with rules/redact.py, and the JSON formatter masks every field it wri
 (so a handler added without the filter is covered too).
 """
 
+import json
 import logging
 import logging.config
 import os
 import re
+from datetime import UTC, datetime
 
 from flask import Flask, g, has_app_context
 from flask.logging import default_handler
@@ -101,6 +103,24 @@ class JsonFormatter(_LibraryJsonFormatter):
                 log_data[key] = redact(value, key=str(key))
 
 
+class AccessFormatter(logging.Formatter):
+    """The access line, with the same fields JsonFormatter would write, built directly: it
+    is written for every request, and python-json-logger's generic merging of record
+    fields cost more than the rest of the line (measured)."""
+
+    FIELDS = ("method", "path", "route", "status", "duration_ms", "request_id")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(), "level": record.levelname,
+                "logger": record.name, "message": record.getMessage(), "pid": record.process}
+        for name in self.FIELDS:
+            line[name] = getattr(record, name, None)
+        if not getattr(record, "_opsdiag_masked", False):
+            line = {key: redact(value, key=key) if _needs_masking(key, value) else value
+                    for key, value in line.items()}
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
 def logconfig_dict(level: str = "info", access_log_target: str = "-") -> dict:
     """logging.config.dictConfig settings: gunicorn's logs and the app's, all JSON.
 
@@ -112,14 +132,14 @@ def logconfig_dict(level: str = "info", access_log_target: str = "-") -> dict:
     if target.lower() in ("", "off", "none", "false", "0"):
         access = {"class": "logging.NullHandler"}
     elif target == "-":
-        access = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+        access = {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"}
     else:
-        access = {"class": "logging.handlers.WatchedFileHandler", "formatter": "json", "filename": target}
+        access = {"class": "logging.handlers.WatchedFileHandler", "formatter": "access", "filename": target}
     access["filters"] = ["redact"]
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "service.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "service.logs.JsonFormatter"}, "access": {"()": "service.logs.AccessFormatter"}},
         "filters": {"redact": {"()": "service.logs.RedactingFilter"}},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr",
