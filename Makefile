@@ -2,7 +2,6 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-BENCH_STAMP := $(VENV)/.bench-stamp
 export DATABASE_URL ?= sqlite:///opsdiag.db
 
 .PHONY: install run test lint bench kb-lint browser clean
@@ -38,10 +37,19 @@ browser:
 	  else echo "make browser: chromium is missing (apt-get install chromium as root); browser tests will skip"; fi; }
 
 # Benchmarks (README "Performance"): about ten minutes, writes bench/RESULTS.md.
-# Not part of `make test`. wrk comes from Debian when we may install it (root);
-# otherwise the HTTP figures come from bench/loadgen.py and RESULTS.md says so.
-$(BENCH_STAMP): pyproject.toml $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+# Not part of `make test`. They run in their own virtualenv on BENCH_PYTHON: by default
+# the kind of interpreter production runs, a CPython built with PGO and LTO (the Docker
+# image's python:3.11-slim in /usr/local/bin, or Debian's python3.11), else python3.
+# RESULTS.md names the interpreter. wrk comes from Debian when we may install it
+# (root); otherwise the HTTP figures come from bench/loadgen.py and RESULTS.md says so.
+BENCH_VENV   := .venv-bench
+BENCH_PYTHON ?= $(firstword $(wildcard /usr/local/bin/python3.11 /usr/bin/python3.11) python3)
+BENCH_STAMP  := $(BENCH_VENV)/.installed-stamp
+
+$(BENCH_STAMP): pyproject.toml
+	$(BENCH_PYTHON) -m venv $(BENCH_VENV) || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
@@ -49,7 +57,7 @@ bench: $(BENCH_STAMP)
 	  { apt-get install -y -qq wrk >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; }; }; } || \
 	  echo "wrk could not be installed: the HTTP figures will come from bench/loadgen.py"
-	$(PY) -m bench
+	$(BENCH_VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) opsdiag.db .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) opsdiag.db .pytest_cache .ruff_cache

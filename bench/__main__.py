@@ -73,6 +73,8 @@ def render(started_at, info, sections, total, quick) -> str:
         + ("; **--quick run: shortened, not the real figures**" if quick else ""),
         f"- machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Linux {info['kernel']}, "
         f"Python {info['python']}",
+        f"- interpreter: {info['interpreter']} (production's python:3.11-slim is a PGO+LTO build; see the "
+        "README on why the interpreter matters)",
         f"- load average at start {info['load_at_start']}, at end {load_end} (other processes share this "
         "machine; every figure is a ratio against a baseline measured in the same run)",
         f"- code: {git_revision()}",

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import ROOT, command, emit, kb_payloads, kb_rules, rate, verdict
+from .common import BIN, ROOT, command, emit, kb_payloads, kb_rules, rate, verdict
 
 SEED_ROWS = 100_000
 
@@ -35,7 +35,7 @@ def available() -> str | None:
         from service.batch.generate import write_csv  # noqa: F401
     except ImportError as exc:
         return f"service.batch is not importable ({exc})"
-    help_text = subprocess.run([str(ROOT / ".venv/bin/opsdiag"), "batch", "--help"], cwd=ROOT,
+    help_text = subprocess.run([str(BIN / "opsdiag"), "batch", "--help"], cwd=ROOT,
                                capture_output=True, text=True)
     if help_text.returncode != 0:
         return "`opsdiag batch` is not a command of this install"
@@ -85,7 +85,7 @@ def run(rows: int, workers: int) -> dict:
     prepared = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="opsdiag-bench-batch-") as tmp:
         output = Path(tmp) / "out.csv"
-        args = [str(ROOT / ".venv/bin/opsdiag"), "batch", str(source), "-o", str(output), "--dir",
+        args = [str(BIN / "opsdiag"), "batch", str(source), "-o", str(output), "--dir",
                 str(ROOT / "kb_content"), "--workers", str(workers), "--no-progress"]
         started = time.perf_counter()
         done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)

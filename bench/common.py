@@ -16,12 +16,13 @@ from service.schemas import DiagnoseRequestSchema
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+BIN = Path(sys.executable).parent  # the virtualenv's scripts: opsdiag, gunicorn
 SCHEMA = DiagnoseRequestSchema()
 
 
 def command(module: str, *args: str) -> str:
     """How to rerun one figure by hand, as RESULTS.md prints it."""
-    return " ".join([".venv/bin/python -m", module, *args])
+    return " ".join([os.path.relpath(PY, ROOT), "-m", module, *args])
 
 
 def kb_rules():
@@ -101,6 +102,8 @@ def machine() -> dict:
     return {
         "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(int(mem) / 2**20, 1),
         "kernel": platform.release(), "python": platform.python_version(),
+        "interpreter": f"{os.path.realpath(sys._base_executable)}, built {' '.join(platform.python_build()[1:])} "
+                       f"with {platform.python_compiler()}",
         "load_at_start": [round(x, 2) for x in load],
     }
 

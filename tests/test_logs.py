@@ -3,10 +3,13 @@
 import io
 import json
 import logging
+import os
+import uuid
 
 import pytest
 from flask import g
 
+from service.envelope import request_id_of
 from service.logs import ACCESS_LOGGER, JsonFormatter, logconfig_dict
 
 SECRETS = ["jane.doe@example.com", "+86 138 0013 8000", "sk_live_51Habc0SECRET", "odk_abc_topsecretkey",
@@ -88,3 +91,21 @@ def test_logconfig_for_gunicorn():
     assert logconfig_dict("info", "off")["handlers"]["access"]["class"] == "logging.NullHandler"
     assert logconfig_dict("info", "/var/log/opsdiag/access.log")["handlers"]["access"]["filename"] == \
         "/var/log/opsdiag/access.log"
+
+
+def test_request_ids_are_uuids_and_forked_workers_do_not_repeat_each_other():
+    """gunicorn forks its workers after the app module is imported: each must draw its own ids."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker
+        os.write(write, "\n".join(request_id_of({}) for _ in range(100)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        theirs = set(pipe.read().split("\n"))
+    ours = {request_id_of({}) for _ in range(100)}
+    assert len(theirs) == len(ours) == 100 and not theirs & ours
+    assert all(uuid.UUID(rid).version == 4 for rid in ours | theirs)
+    assert request_id_of({"HTTP_X_REQUEST_ID": "erp-42"}) == "erp-42"
+    assert request_id_of({"HTTP_X_REQUEST_ID": "bad\nid"}) != "bad\nid"
