@@ -9,6 +9,7 @@ compiled from kb_content so the service still answers, and readiness says so.
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,9 @@ class Status:
 
 class KnowledgeBase:
     def __init__(self, store: Store | None, kb_dir: Path | str = DEFAULT_KB_DIR,
-                 poll_seconds: float = 0.5):
+                 poll_seconds: float = 0.5, after_swap: Callable[[], None] | None = None):
         self.store = store
+        self.after_swap = after_swap  # called once the old engine is closed (service/heap.py)
         self.kb_dir = Path(kb_dir)
         self.poll_seconds = poll_seconds
         self.store_ok = False
@@ -93,6 +95,9 @@ class KnowledgeBase:
         self._version_id, self._source = version, "store"
         self.reloads += 1
         old.close()
+        del old
+        if self.after_swap is not None:
+            self.after_swap()
         log.info("now serving knowledge-base version %s", version)
         return True
 

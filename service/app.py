@@ -9,7 +9,7 @@ from rules.loader import DEFAULT_KB_DIR
 from rules.runtime import KnowledgeBase
 from rules.store import Store
 
-from . import admin, envelope, gaps, limits, logs, problems
+from . import admin, envelope, gaps, heap, limits, logs, problems
 from .api import diagnose, docs, health
 from .api.metrics import bp as metrics_bp
 from .console import bp as console_bp
@@ -37,7 +37,7 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
     if kb is None:
         url = app.config["DATABASE_URL"]
         kb = KnowledgeBase(Store(url) if url else None, Path(app.config["KB_DIR"]),
-                           app.config["POLL_SECONDS"])
+                           app.config["POLL_SECONDS"], after_swap=heap.after_swap)
         kb.start_polling()
     app.extensions["opsdiag.kb"] = kb
 

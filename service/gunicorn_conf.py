@@ -64,6 +64,12 @@ def on_starting(server):
     server.log.info("metrics of all workers are gathered in %s", path)
 
 
+def post_worker_init(worker):
+    from service import heap
+
+    heap.freeze()  # the app is loaded: keep full GC passes off the requests (service/heap.py)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
