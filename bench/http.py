@@ -11,8 +11,10 @@ helps on a machine nobody else uses. The load comes from wrk (Debian's package) 
 Lua script that posts the payload mix round-robin and reports p50/p99/p99.9 and the
 errors; without wrk a small asyncio client (bench/loadgen.py) in its own process
 does the same. The baselines, same generator and same gunicorn settings: GET /healthz
-on the same server (what Flask and opsdiag's per-request envelope cost with no work),
-and an empty WSGI app (`bench.http:empty_app`: what gunicorn alone costs per request).
+on the same server (what Flask and opsdiag's per-request envelope cost with no work);
+the same POST /diagnose mix on the app with the knowledge base's answer canned
+(`bench.http:canned_app()`: everything but the engine); and an empty WSGI app
+(`bench.http:empty_app`: what gunicorn alone costs per request).
 
 A closed loop of 32 connections keeps 32 requests in flight, so its latency is bound
 by Little's law (mean >= 32 / throughput): the figure at 32 connections measures the
@@ -30,6 +32,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 from .common import BIN, PY, ROOT, command, emit, kb_payloads, kb_rules, verdict
@@ -75,6 +78,30 @@ def empty_app(environ, start_response):
     return [b"{}"]
 
 
+def canned_app():
+    """opsdiag's app with KnowledgeBase.diagnose looking up its answer, computed at start, for
+    each payload of the mix: the HTTP stack around the engine at full cost (parsing,
+    validation, envelope, the same answers as JSON, metrics, unmatched errors kept)."""
+    from service.app import create_app
+    from service.schemas import DiagnoseRequestSchema
+
+    app = create_app()
+    kb, schema = app.extensions["opsdiag.kb"], DiagnoseRequestSchema()
+    key = partial(json.dumps, sort_keys=True, default=str)
+    answers = {}
+    for body in payload_bodies():
+        payload = schema.load(json.loads(body))
+        answers[key(payload)] = kb.diagnose(payload)
+    kb.diagnose = lambda payload, lang="en": answers[key(payload)]
+    return app
+
+
+def payload_bodies() -> list[str]:
+    """The mix as request bodies: every rule's examples, near misses, unmatched payloads."""
+    return [json.dumps(p, ensure_ascii=False, default=str) for items in kb_payloads(kb_rules()).values()
+            for p in items]
+
+
 class Server:
     def __init__(self, workers: int, tmp: Path, app: str = "service.wsgi:app"):
         self.port = free_port()
@@ -82,7 +109,7 @@ class Server:
         env = {**os.environ, "DATABASE_URL": db, "OPSDIAG_BIND": f"127.0.0.1:{self.port}",
                "OPSDIAG_WORKERS": str(workers)}
         self.env = env
-        if app == "service.wsgi:app":
+        if app != "bench.http:empty_app":
             subprocess.run([str(BIN / "opsdiag"), "kb", "load", "--database-url", db],
                            cwd=ROOT, env=env, check=True, capture_output=True)
         self.log = open(tmp / f"gunicorn-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
@@ -91,7 +118,7 @@ class Server:
             [*server_cpu, str(BIN / "gunicorn"), "-c", "service/gunicorn_conf.py", app],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
-        ready = "/readyz" if app == "service.wsgi:app" else "/"
+        ready = "/" if app == "bench.http:empty_app" else "/readyz"
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -145,13 +172,12 @@ def run_python(url: str, bodies: list[str] | None, connections: int, seconds: fl
 
 
 def run(seconds: float, levels: list[int], workers: int, paced_rate: int) -> dict:
-    mix = [p for items in kb_payloads(kb_rules()).values() for p in items]
-    bodies = [json.dumps(p, ensure_ascii=False, default=str) for p in mix]
+    bodies = payload_bodies()
     use_wrk = shutil.which("wrk") is not None
     results: dict = {"generator": ("wrk " + _wrk_version() if use_wrk else "bench/loadgen.py (asyncio, no wrk)")
                      + (", pinned: server CPU 0, load CPU 1" if PIN else ""),
                      "workers": workers, "seconds": seconds, "payloads": len(bodies), "diagnose": {},
-                     "healthz": {}, "empty": {}, "paced": {}, "paced_rate": paced_rate}
+                     "healthz": {}, "canned": {}, "empty": {}, "paced": {}, "paced_rate": paced_rate}
     short = min(seconds, 10)
     with tempfile.TemporaryDirectory(prefix="opsdiag-bench-http-") as tmp_name:
         tmp = Path(tmp_name)
@@ -171,17 +197,20 @@ def run(seconds: float, levels: list[int], workers: int, paced_rate: int) -> dic
                                      else run_python(server.url + "/healthz", None, 8, short))
         finally:
             server.stop()
-        if use_wrk:
-            server = Server(workers, tmp, app="bench.http:empty_app")
-            try:
-                results["empty"][8] = run_wrk(server.url, post, 8, short)
-            finally:
-                server.stop()
+        for name, app in (("canned", "bench.http:canned_app()"), ("empty", "bench.http:empty_app")):
+            if use_wrk:
+                server = Server(workers, tmp, app=app)
+                try:
+                    run_wrk(server.url, post, 8, 2)  # warm-up
+                    results[name][8] = run_wrk(server.url, post, 8, short)
+                finally:
+                    server.stop()
     best = max(r["rps"] for r in results["diagnose"].values())
     results["best_rps_per_worker_core"] = round(best / workers)
     results["vs_healthz"] = round(best / results["healthz"][8]["rps"], 3)
-    if results["empty"]:
-        results["vs_empty"] = round(best / results["empty"][8]["rps"], 3)
+    for name in ("canned", "empty"):
+        if results[name]:
+            results[f"vs_{name}"] = round(best / results[name][8]["rps"], 3)
     results["command"] = command("bench.http", "--seconds", str(int(seconds)), "--connections",
                                  ",".join(map(str, levels)), "--workers", str(workers),
                                  "--paced-rate", str(paced_rate))
@@ -218,13 +247,20 @@ def report(result: dict) -> str:
     rows = (("diagnose", "POST /diagnose"),
             ("paced", f"POST /diagnose, paced at {result.get('paced_rate', 0):,}/s offered"),
             ("healthz", "GET /healthz (baseline: Flask + envelope, no work)"),
+            ("canned", "POST /diagnose, the engine's answer canned (baseline: all but the engine)"),
             ("empty", "POST to an empty WSGI app (baseline: gunicorn alone)"))
     for name, path in rows:
         for c, r in result.get(name, {}).items():
             lines.append(f"| {path} | {c} | {r['rps']:,} | {r['p50_ms']} | {r['p99_ms']} | {r['p999_ms']} "
                          f"| {r['max_ms']} | {r['errors']} |")
     lines.append(f"\nbest POST /diagnose rate = {result['vs_healthz']}x the GET /healthz rate"
-                 + (f" and {result['vs_empty']}x the empty app's" if "vs_empty" in result else ""))
+                 + (f", {result['vs_canned']}x the canned-answer rate" if "vs_canned" in result else "")
+                 + (f", {result['vs_empty']}x the empty app's" if "vs_empty" in result else ""))
+    if "canned" in result and result["canned"]:
+        canned, best = _level(result["canned"], 8), max(r["rps"] for r in result["diagnose"].values())
+        lines.append(f"per request: {1e6 / best:.0f} µs in all, of which the engine about "
+                     f"{1e6 / best - 1e6 / canned['rps']:.0f} µs and gunicorn alone about "
+                     f"{1e6 / _level(result['empty'], 8)['rps']:.0f} µs (differences of the rates above)")
     at32 = _level(result["diagnose"], 32)
     if at32:
         lines.append(f"closed loop at 32 connections: mean latency >= 32 / {at32['rps']:,} per s = "

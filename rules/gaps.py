@@ -52,6 +52,9 @@ MAX_SHAPES = 10_000
 # while a sample costs masking the payload, an INSERT and a prune, and a flush of many
 # shapes held the GIL long enough to show in /diagnose's p99 (bench/RESULTS.md).
 SAMPLE_EVERY_SECONDS = 60.0
+# ...and a flush writes at most this many samples (the others stay due): masking a payload
+# is Python work that holds the GIL, and 300 new shapes at once stalled requests for ~80 ms.
+SAMPLES_PER_FLUSH = 25
 _sampled_at: dict[tuple[str, str], float] = {}  # (store url, shape key) -> when
 MAX_SAMPLE_BYTES = 16 * 1024
 MAX_MESSAGE = 2000
@@ -235,7 +238,12 @@ def record(store, items: Iterable[Unmatched]) -> int:
     if not batches:
         return 0
     url = store.engine.url.render_as_string(hide_password=True)
-    due = [key for key in batches if _sample_due(url, key)]
+    due: list[str] = []
+    for key in batches:
+        if len(due) == SAMPLES_PER_FLUSH:
+            break
+        if _sample_due(url, key):
+            due.append(key)
     with Session(store.engine) as session:
         for attempt in (1, 2, 3):
             try:

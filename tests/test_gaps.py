@@ -179,6 +179,19 @@ def test_repeats_of_one_error_are_merged_in_memory_and_still_counted_when_the_bu
     store.dispose()
 
 
+def test_a_flush_writes_a_bounded_number_of_samples_and_the_rest_stay_due(env, monkeypatch):
+    _app, _kb, store, _keys = env
+    monkeypatch.setattr(gaps, "SAMPLES_PER_FLUSH", 2)
+    errors = [Unmatched("lazada", None, "orders", 400, f"E{n}", "broken", None, "/x") for n in range(5)]
+    written = []
+    for _flush in range(4):
+        assert record(store, errors) == 5
+        shapes, samples = rows(store)
+        written.append(len(samples))
+    assert [s.count for s in shapes] == [4] * 5  # counted every time
+    assert written == [2, 4, 5, 5]  # sampled a few per flush, each once a minute
+
+
 def test_the_table_keeps_the_most_recently_seen_shapes(env, monkeypatch):
     _app, _kb, store, _keys = env
     monkeypatch.setattr(gaps, "MAX_SHAPES", 3)
