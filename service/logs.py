@@ -89,9 +89,13 @@ class JsonFormatter(_LibraryJsonFormatter):
         kwargs.setdefault("timestamp", True)
         super().__init__(*args or ("%(levelname)s %(name)s %(message)s %(process)d",), **kwargs)
 
+    # What this formatter renders itself, after any filter ran: the request id from g, the
+    # traceback and stack (python-json-logger formats them afresh from exc_info).
+    RENDERED = frozenset({"request_id", "exc_info", "stack_info"})
+
     def add_fields(self, log_data, record, message_dict):
         """...and every field masked, unless a RedactingFilter has masked the record already
-        (then only the request id this adds)."""
+        (then only what this renders itself)."""
         super().add_fields(log_data, record, message_dict)
         if "request_id" not in log_data and has_app_context():
             request_id = g.get("request_id")
@@ -99,7 +103,7 @@ class JsonFormatter(_LibraryJsonFormatter):
                 log_data["request_id"] = request_id
         masked = getattr(record, "_opsdiag_masked", False)
         for key, value in log_data.items():
-            if (not masked or key == "request_id") and _needs_masking(key, value):
+            if (not masked or key in self.RENDERED) and _needs_masking(key, value):
                 log_data[key] = redact(value, key=str(key))
 
 

@@ -291,6 +291,26 @@ def test_log_records_are_masked_in_message_arguments_extras_and_tracebacks():
     assert "[email]" in text and "[secret]" in text and "[name]" in text and "ValueError" in text
 
 
+def test_json_lines_of_a_masked_record_mask_the_traceback_and_stack_the_formatter_renders():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("opsdiag.test.privacy.json")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise ValueError("buyer jane@example.com phone 13912345678")
+        except ValueError:
+            logger.error("failed for %s", "jane@example.com", exc_info=True, stack_info=True)
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert "ValueError" in line["exc_info"] and "[email]" in line["exc_info"] and "[phone]" in line["exc_info"]
+    assert "13912345678" not in stream.getvalue() and "jane@example.com" not in stream.getvalue()
+
+
 def test_the_json_formatter_masks_even_without_the_filter():
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "sent %s", ("13912345678",), None)
     record.buyer_email = "jane@example.com"
