@@ -268,10 +268,12 @@ def test_a_draft_whose_rule_depends_on_masked_example_data_is_refused_with_why(t
 # ------------------------------------------------------------------ logs
 
 
-def test_log_records_are_masked_in_message_arguments_extras_and_tracebacks():
+def log_a_failure(formatter: logging.Formatter, *args, **kwargs) -> str:
+    """What a masking handler with `formatter` writes of logger.error(*args, **kwargs), logged
+    while a ValueError naming a buyer is being handled."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s %(payload)s %(exc_text)s"))
+    handler.setFormatter(formatter)
     handler.addFilter(RedactingFilter())
     logger = logging.getLogger("opsdiag.test.privacy")
     logger.addHandler(handler)
@@ -280,35 +282,26 @@ def test_log_records_are_masked_in_message_arguments_extras_and_tracebacks():
         try:
             raise ValueError("buyer jane@example.com phone 13912345678")
         except ValueError:
-            logger.error("payload from %s with %s", "buyer 'Jane Roe' <jane@example.com>", {"access_token": "TTP_x1"},
-                         extra={"payload": {"buyer_name": "Jane Roe", "mobile": "+86 139 1234 5678"}},
-                         exc_info=True)
+            logger.error(*args, exc_info=True, **kwargs)
     finally:
         logger.removeHandler(handler)
-    text = stream.getvalue()
+    return stream.getvalue()
+
+
+def test_log_records_are_masked_in_message_arguments_extras_and_tracebacks():
+    text = log_a_failure(logging.Formatter("%(message)s %(payload)s %(exc_text)s"),
+                         "payload from %s with %s", "buyer 'Jane Roe' <jane@example.com>", {"access_token": "TTP_x1"},
+                         extra={"payload": {"buyer_name": "Jane Roe", "mobile": "+86 139 1234 5678"}})
     for planted in ("jane@example.com", "13912345678", "TTP_x1", "Jane Roe", "139 1234 5678"):
         assert planted not in text
     assert "[email]" in text and "[secret]" in text and "[name]" in text and "ValueError" in text
 
 
 def test_json_lines_of_a_masked_record_mask_the_traceback_and_stack_the_formatter_renders():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactingFilter())
-    logger = logging.getLogger("opsdiag.test.privacy.json")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        try:
-            raise ValueError("buyer jane@example.com phone 13912345678")
-        except ValueError:
-            logger.error("failed for %s", "jane@example.com", exc_info=True, stack_info=True)
-    finally:
-        logger.removeHandler(handler)
-    line = json.loads(stream.getvalue())
+    text = log_a_failure(JsonFormatter(), "failed for %s", "jane@example.com", stack_info=True)
+    line = json.loads(text)
     assert "ValueError" in line["exc_info"] and "[email]" in line["exc_info"] and "[phone]" in line["exc_info"]
-    assert "13912345678" not in stream.getvalue() and "jane@example.com" not in stream.getvalue()
+    assert "13912345678" not in text and "jane@example.com" not in text
 
 
 def test_the_json_formatter_masks_even_without_the_filter():
