@@ -245,17 +245,20 @@ def record(store, items: Iterable[Unmatched]) -> int:
         if _sample_due(url, key):
             due.append(key)
     with Session(store.engine) as session:
-        for attempt in (1, 2, 3):
-            try:
-                _write(session, batches, due)
-                session.commit()
-                break
-            except IntegrityError:  # a new shape another worker inserted meanwhile
-                session.rollback()
-                if attempt == 3:
-                    for key in due:  # not stored: due again next time
-                        _sampled_at.pop((url, key), None)
-                    raise
+        try:
+            for attempt in (1, 2, 3):
+                try:
+                    _write(session, batches, due)
+                    session.commit()
+                    break
+                except IntegrityError:  # a new shape another worker inserted meanwhile
+                    session.rollback()
+                    if attempt == 3:
+                        raise
+        except Exception:
+            for key in due:  # not stored: due again next time
+                _sampled_at.pop((url, key), None)
+            raise
         _prune_shapes(session)
     return total
 
