@@ -13,6 +13,7 @@ from . import admin, envelope, gaps, heap, limits, logs, problems
 from .api import diagnose, docs, health
 from .api.metrics import bp as metrics_bp
 from .console import bp as console_bp
+from .json_encoding import OrjsonProvider
 
 
 def settings_from_env() -> dict:
@@ -31,8 +32,7 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
     app = Flask(__name__)
     app.config.update(settings_from_env())
     app.config.update(config or {})
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)  # UTF-8, keys in the order they were built
 
     if kb is None:
         url = app.config["DATABASE_URL"]
