@@ -1,5 +1,7 @@
+import contextlib
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,8 @@ from flask import request
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from rules.loader import DEFAULT_KB_DIR, load_directory
 from rules.runtime import KnowledgeBase
@@ -83,3 +87,22 @@ def pg_url() -> str | None:
     if not url and not os.environ.get("CI"):
         return None
     return url or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextlib.contextmanager
+def pg_schema_url(prefix: str):
+    """A SQLAlchemy URL into a fresh PostgreSQL schema of the caller's own (search_path),
+    dropped afterwards; skips where PostgreSQL tests do not run."""
+    url = pg_url()
+    if url is None:
+        pytest.skip("PostgreSQL tests run under CI or with OPSDIAG_TEST_PG_URL")
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()

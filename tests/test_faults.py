@@ -20,17 +20,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from rules.loader import RuleDocument, load_directory, read_directory
 from rules.runtime import KnowledgeBase
 from rules.store import Store
 from service.app import create_app
-from tests.conftest import KB_DIR, pg_url
+from tests.conftest import KB_DIR, pg_schema_url
 from tests.test_serve import free_port, start, stop
 
 ADMIN_KEY = "faults-test-admin-key-0123456789"
@@ -197,24 +194,14 @@ class TcpProxy:
 @pytest.fixture
 def pg_schema():
     """(direct URL, URL through a proxy that is down) into a schema of this test's own."""
-    url = pg_url()
-    if url is None:
-        pytest.skip("PostgreSQL tests run under CI or with OPSDIAG_TEST_PG_URL")
-    schema = f"opsdiag_faults_{uuid.uuid4().hex[:10]}"
-    admin_engine = create_engine(url)
-    with admin_engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    parsed = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    proxy = TcpProxy((parsed.host or "127.0.0.1", parsed.port or 5432))
-    direct = parsed.render_as_string(hide_password=False)
-    proxied = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    try:
-        yield direct, proxied, proxy
-    finally:
-        proxy.down()
-        with admin_engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
+    with pg_schema_url("opsdiag_faults") as url:
+        proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+        direct = url.render_as_string(hide_password=False)
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        try:
+            yield direct, proxied, proxy
+        finally:
+            proxy.down()
 
 
 def changed(docs: list[RuleDocument]) -> list[RuleDocument]:

@@ -150,30 +150,14 @@ def test_the_route_calls_verify_for_unknown_key_ids_too(app, monkeypatch):
 @pytest.mark.postgres
 def test_cli_output_never_shows_the_database_password(small_kb):
     """`opsdiag kb load` runs at every container start: its output must not carry the secret."""
-    import uuid
-
     from click.testing import CliRunner
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     from service.cli import main
-    from tests.conftest import pg_url
+    from tests.conftest import pg_schema_url
 
-    url = pg_url()
-    if url is None:
-        pytest.skip("PostgreSQL tests run under CI or with OPSDIAG_TEST_PG_URL")
-    schema = f"opsdiag_security_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     secret = "not-to-be-shown-0123"  # trust authentication ignores it
-    with_secret = (make_url(url).set(password=secret).update_query_dict({"options": f"-csearch_path={schema}"})
-                   .render_as_string(hide_password=False))
-    try:
+    with pg_schema_url("opsdiag_security") as url:
+        with_secret = url.set(password=secret).render_as_string(hide_password=False)
         done = CliRunner().invoke(main, ["kb", "load", "--dir", str(small_kb), "--database-url", with_secret])
-        assert done.exit_code == 0, done.output
-        assert "new version 1" in done.output and secret not in done.output and "***" in done.output
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    assert done.exit_code == 0, done.output
+    assert "new version 1" in done.output and secret not in done.output and "***" in done.output
