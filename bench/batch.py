@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import BIN, ROOT, command, emit, kb_payloads, kb_rules, rate, verdict
+from .common import BIN, ROOT, command, emit, kb_payloads, kb_rules, rate, verdict_lines
 
 SEED_ROWS = 100_000
 
@@ -130,8 +130,7 @@ def report(result: dict) -> str:
              f"{result['rows_per_second_per_core']:,} rows/s per core",
              f"baseline, same run: Engine.diagnose on one core {result['engine_diagnoses_per_second_one_core']:,}/s; "
              f"batch per core = {result['vs_engine']}x that"]
-    for name, figure, ok in targets(result):
-        lines.append(f"{verdict(ok)}  {name}: {figure}")
+    lines += verdict_lines(targets(result))
     return "\n".join(lines)
 
 
@@ -142,9 +141,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     result = run(args.rows, args.workers)
-    print(result["command"])
-    print(report(result))
-    emit(result)
+    emit(result, report(result))
 
 
 if __name__ == "__main__":

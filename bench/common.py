@@ -119,8 +119,11 @@ def git_revision() -> str:
         return "?"
 
 
-def emit(result: dict) -> None:
-    """Each bench module prints its figures as text and, with --json FILE, writes them."""
+def emit(result: dict, text: str) -> None:
+    """Each bench module prints how to rerun it and its figures as text and, with --json
+    FILE, writes them."""
+    print(result["command"])
+    print(text)
     if "--json" in sys.argv:
         path = sys.argv[sys.argv.index("--json") + 1]
         Path(path).write_text(json.dumps(result, indent=2, default=str))
@@ -128,3 +131,8 @@ def emit(result: dict) -> None:
 
 def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else "PASS" if ok else "MISS"
+
+
+def verdict_lines(targets: list[tuple[str, str, bool | None]], indent: str = "") -> list[str]:
+    """`PASS  name: figure`, one line per target, as every report ends."""
+    return [f"{indent}{verdict(ok)}  {name}: {figure}" for name, figure, ok in targets]

@@ -21,7 +21,7 @@ import time
 from rules.engine import MAX_DIAGNOSES, Engine
 from rules.normalize import normalize
 
-from .common import command, emit, kb_payloads, kb_rules, keep_unmatched, rates_interleaved, verdict
+from .common import command, emit, kb_payloads, kb_rules, keep_unmatched, rates_interleaved, verdict_lines
 from .linear import LinearScan
 from .synth import synthetic_documents, unmatched_payloads
 from .zen_table import ZenTable
@@ -160,8 +160,7 @@ def report(result: dict) -> str:
     lines.append("  match only (normalized fact -> ranked answer):")
     for name, value in result["matches_per_second"].items():
         lines.append(f"  {name:32s} {value:>9,} /s")
-    for name, figure, ok in targets(result):
-        lines.append(f"  {verdict(ok)}  {name}: {figure}")
+    lines += verdict_lines(targets(result), "  ")
     return "\n".join(lines)
 
 
@@ -172,9 +171,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     result = run(args.rules, args.seconds)
-    print(result["command"])
-    print(report(result))
-    emit(result)
+    emit(result, report(result))
 
 
 if __name__ == "__main__":

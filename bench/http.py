@@ -35,7 +35,7 @@ import urllib.request
 from functools import partial
 from pathlib import Path
 
-from .common import BIN, PY, ROOT, command, emit, kb_payloads, kb_rules, verdict
+from .common import BIN, PY, ROOT, command, emit, kb_payloads, kb_rules, verdict_lines
 
 LUA = r"""
 local bodies = {%s}
@@ -265,8 +265,7 @@ def report(result: dict) -> str:
     if at32:
         lines.append(f"closed loop at 32 connections: mean latency >= 32 / {at32['rps']:,} per s = "
                      f"{32_000 / max(at32['rps'], 1):.1f} ms (Little's law), whatever the service time")
-    for name, figure, ok in targets(result):
-        lines.append(f"{verdict(ok)}  {name}: {figure}")
+    lines += verdict_lines(targets(result))
     return "\n".join(lines)
 
 
@@ -283,9 +282,7 @@ def main() -> None:
     global PIN
     PIN = args.pin
     result = run(args.seconds, [int(c) for c in args.connections.split(",")], args.workers, args.paced_rate)
-    print(result["command"])
-    print(report(result))
-    emit(result)
+    emit(result, report(result))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 
 import durable_rules_engine
 
-from .common import PY, ROOT, command, emit, kb_payloads, kb_rules, rss_kib, verdict
+from .common import PY, ROOT, command, emit, kb_payloads, kb_rules, rss_kib, verdict_lines
 
 
 def variants(mix: list[dict]):
@@ -90,8 +90,7 @@ def report(result: dict) -> str:
              f"{result['rss_mib_after_all']} MiB ({result['growth']}x); {result['seconds']} s, "
              f"{result['diagnoses_per_second']:,} diagnoses/s in one process; facts left in durable-rules: "
              f"{result['facts_left_in_durable']}"]
-    for name, figure, ok in targets(result):
-        lines.append(f"{verdict(ok)}  {name}: {figure}")
+    lines += verdict_lines(targets(result))
     return "\n".join(lines)
 
 
@@ -104,9 +103,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     result = run(args.diagnoses)
-    print(result["command"])
-    print(report(result))
-    emit(result)
+    emit(result, report(result))
 
 
 if __name__ == "__main__":

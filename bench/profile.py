@@ -87,9 +87,7 @@ def report(result: dict) -> str:
 
 def main() -> None:
     result = run()
-    print(result["command"])
-    print(report(result))
-    emit(result)
+    emit(result, report(result))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 from rules.engine import Engine
 from rules.normalize import normalize
 
-from .common import SCHEMA, command, emit, rates_interleaved, rss_kib, verdict
+from .common import SCHEMA, command, emit, rates_interleaved, rss_kib, verdict_lines
 from .linear import LinearScan
 from .synth import synthetic_rules, unmatched_payloads
 
@@ -102,8 +102,7 @@ def report(result: dict) -> str:
                      f"| {r['vs_smallest']}x | {r['linear_us_per_match']:,} |")
     r0 = result["rows"][0]
     lines.append(f"\n{r0['payloads']} payloads at every size, {r0['matched']} of them answered by a rule.")
-    for name, figure, ok in targets(result):
-        lines.append(f"{verdict(ok)}  {name}: {figure}")
+    lines += verdict_lines(targets(result))
     return "\n".join(lines)
 
 
@@ -114,9 +113,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     result = run([int(s) for s in args.sizes.split(",")], args.seconds)
-    print(result["command"])
-    print(report(result))
-    emit(result)
+    emit(result, report(result))
 
 
 if __name__ == "__main__":
