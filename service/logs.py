@@ -47,6 +47,9 @@ def _needs_masking(key: str, value) -> bool:
     return not (key == "request_id" and isinstance(value, str) and _UUID.fullmatch(value))
 
 
+_MASKED = "_opsdiag_masked"  # set on a record once redact_record has masked it
+
+
 def redact_record(record: logging.LogRecord) -> None:
     """Mask the record in place: message (with its arguments), extra fields, traceback."""
     if isinstance(record.msg, dict):
@@ -67,7 +70,17 @@ def redact_record(record: logging.LogRecord) -> None:
         record.exc_text = redact_text(record.exc_text)
     if record.stack_info:
         record.stack_info = redact_text(record.stack_info)
-    record._opsdiag_masked = True
+    setattr(record, _MASKED, True)
+
+
+def mask_fields(fields: dict, record: logging.LogRecord, rendered: frozenset = frozenset()) -> None:
+    """Mask, in place, the fields of a line a formatter built: all of them, or, when a
+    RedactingFilter has masked the record already, only those the formatter `rendered`
+    itself from something else than the record's masked attributes."""
+    masked = getattr(record, _MASKED, False)
+    for key, value in fields.items():
+        if (not masked or key in rendered) and _needs_masking(key, value):
+            fields[key] = redact(value, key=str(key))
 
 
 class RedactingFilter(logging.Filter):
@@ -101,10 +114,7 @@ class JsonFormatter(_LibraryJsonFormatter):
             request_id = g.get("request_id")
             if request_id:
                 log_data["request_id"] = request_id
-        masked = getattr(record, "_opsdiag_masked", False)
-        for key, value in log_data.items():
-            if (not masked or key in self.RENDERED) and _needs_masking(key, value):
-                log_data[key] = redact(value, key=str(key))
+        mask_fields(log_data, record, self.RENDERED)
 
 
 class AccessFormatter(logging.Formatter):
@@ -119,9 +129,7 @@ class AccessFormatter(logging.Formatter):
                 "logger": record.name, "message": record.getMessage(), "pid": record.process}
         for name in self.FIELDS:
             line[name] = getattr(record, name, None)
-        if not getattr(record, "_opsdiag_masked", False):
-            line = {key: redact(value, key=key) if _needs_masking(key, value) else value
-                    for key, value in line.items()}
+        mask_fields(line, record)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 

@@ -23,7 +23,7 @@ import yaml
 
 from rules.curation import Actor
 from rules.redact import classify, redact, redact_payload, redact_rule, redact_text
-from service.logs import JsonFormatter, RedactingFilter, logconfig_dict
+from service.logs import AccessFormatter, JsonFormatter, RedactingFilter, logconfig_dict
 from tests.conftest import KB_DIR
 from tests.test_serve import free_port
 
@@ -302,6 +302,15 @@ def test_json_lines_of_a_masked_record_mask_the_traceback_and_stack_the_formatte
     line = json.loads(text)
     assert "ValueError" in line["exc_info"] and "[email]" in line["exc_info"] and "[phone]" in line["exc_info"]
     assert "13912345678" not in text and "jane@example.com" not in text
+
+
+def test_the_access_formatter_masks_even_without_the_filter():
+    record = logging.LogRecord("opsdiag.access", logging.INFO, __file__, 1, "%s %s %s",
+                               ("GET", "/orders/13912345678", 404), None)
+    record.path, record.request_id = "/orders/13912345678", "jane@example.com"
+    line = json.loads(AccessFormatter().format(record))
+    assert (line["message"], line["path"], line["request_id"]) == \
+        ("GET /orders/[phone] 404", "/orders/[phone]", "[email]")
 
 
 def test_the_json_formatter_masks_even_without_the_filter():
