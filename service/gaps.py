@@ -42,7 +42,6 @@ class GapRecorder:
         self.stored = 0
         self.dropped = 0
         self._items: dict[tuple, list] = {}  # identity -> [count, first seen, latest occurrence]
-        self._pending = 0
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._wake = threading.Event()
@@ -69,7 +68,6 @@ class GapRecorder:
                 return
             else:
                 self._items[identity] = [1, item.seen_at, item]
-            self._pending += 1
             distinct = len(self._items)
         self._ensure_thread()
         if distinct >= self.flush_items:
@@ -97,7 +95,7 @@ class GapRecorder:
         """Write what is buffered; returns how many were stored. Never raises."""
         with self._flushing:
             with self._lock:
-                held, self._items, self._pending = self._items, {}, 0
+                held, self._items = self._items, {}
             if not held:
                 return 0
             items = [replace(latest, count=count, first_seen=first) for count, first, latest in held.values()]
@@ -131,7 +129,8 @@ class GapRecorder:
     @property
     def pending(self) -> int:
         """Occurrences buffered, repeats included."""
-        return self._pending
+        with self._lock:
+            return sum(count for count, _first, _latest in self._items.values())
 
 
 @atexit.register
