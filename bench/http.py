@@ -256,7 +256,7 @@ def report(result: dict) -> str:
     lines.append(f"\nbest POST /diagnose rate = {result['vs_healthz']}x the GET /healthz rate"
                  + (f", {result['vs_canned']}x the canned-answer rate" if "vs_canned" in result else "")
                  + (f", {result['vs_empty']}x the empty app's" if "vs_empty" in result else ""))
-    if "canned" in result and result["canned"]:
+    if result.get("canned"):
         canned, best = _level(result["canned"], 8), max(r["rps"] for r in result["diagnose"].values())
         lines.append(f"per request: {1e6 / best:.0f} µs in all, of which the engine about "
                      f"{1e6 / best - 1e6 / canned['rps']:.0f} µs and gunicorn alone about "
