@@ -68,6 +68,15 @@ def test_the_query_string_is_not_logged(client, captured):
     assert line["path"] == "/healthz" and "sk_live" not in captured.getvalue()
 
 
+def test_the_access_line_comes_masked(client, captured):
+    """access() masks its own fields (the handler's filter skips the record it marks)."""
+    client.get("/orders/13912345678", headers={"X-Request-ID": "jane.doe@example.com"})
+    (line,) = [line for line in lines(captured) if line["logger"] == ACCESS_LOGGER]
+    assert (line["message"], line["path"], line["request_id"], line["status"]) == \
+        ("GET /orders/[phone] 404", "/orders/[phone]", "[email]", 404)
+    assert "13912345678" not in captured.getvalue() and "jane.doe" not in captured.getvalue()
+
+
 def test_app_log_lines_carry_the_request_id(app, captured):
     with app.test_request_context("/diagnose"):
         g.request_id = "erp-0815"
