@@ -28,6 +28,14 @@ def settings_from_env() -> dict:
     }
 
 
+def _header_fields(environ: dict) -> int:
+    """len(request.headers), counted on environ: werkzeug's header view costs more than the
+    rest of the request's opening (profiled)."""
+    count = sum(1 for key in environ if key.startswith("HTTP_"))
+    count -= ("HTTP_CONTENT_TYPE" in environ) + ("HTTP_CONTENT_LENGTH" in environ)
+    return count + bool(environ.get("CONTENT_TYPE")) + bool(environ.get("CONTENT_LENGTH"))
+
+
 def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(settings_from_env())
@@ -60,7 +68,7 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
         rule = request.url_rule
         environ[envelope.ROUTE] = rule.rule if rule is not None else None
         g.request_id = environ.get(envelope.REQUEST_ID) or envelope.request_id_of(environ)
-        count, most = len(request.headers), limits.LIMITS.header_fields
+        count, most = _header_fields(environ), limits.LIMITS.header_fields
         if count > most:
             return problems.problem(431, "Request Header Fields Too Large",
                                     f"{count} header fields; at most {most}",

@@ -7,12 +7,13 @@ import zipfile
 from dataclasses import replace
 
 import pytest
+from flask import request
 
 from rules.loader import read_directory
 from rules.runtime import KnowledgeBase
 from rules.store import Store
 from service import gunicorn_conf, limits
-from service.app import create_app
+from service.app import _header_fields, create_app
 from service.limits import Limits
 from tests.conftest import KB_DIR, contract_checked
 
@@ -161,3 +162,10 @@ def test_admin_archive_import_past_its_limits_is_413_or_422_naming_the_archive(m
     assert app.extensions["contract_violations"] == []
     kb.engine.close()
     store.dispose()
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-A": "1"}, {"Content-Type": "application/json", "X-A": "1", "X-B": "2"},
+                                     {"Content-Type": "", "Content-Length": "0"}])
+def test_header_fields_are_counted_as_werkzeug_counts_them(app, headers):
+    with app.test_request_context("/diagnose", method="POST", headers=headers, data=b"{}" if headers else None):
+        assert _header_fields(request.environ) == len(request.headers)
