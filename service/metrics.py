@@ -41,15 +41,28 @@ LATENCY = Histogram(
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+_children: dict = {}
+
+
+def _child(metric, *labels: str):
+    """metric.labels(*labels), kept: prometheus_client checks and locks on every labels() call,
+    and a request makes three. The label values are bounded (taxonomy, platforms, routes,
+    statuses), so is this."""
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 def record_diagnosis(result: dict) -> None:
     """Count one /diagnose answer from the response dict the engine returned."""
     platform = str(result.get("platform") or "unknown")
     diagnoses = result.get("diagnoses") or [{}]
     first = diagnoses[0]
-    DIAGNOSES.labels(str(first.get("category") or "unknown"), str(first.get("owner") or "unknown"),
-                     platform).inc()
+    _child(DIAGNOSES, str(first.get("category") or "unknown"), str(first.get("owner") or "unknown"), platform).inc()
     if not result.get("matched"):
-        UNMATCHED.labels(platform).inc()
+        _child(UNMATCHED, platform).inc()
 
 
 class KnowledgeBaseCollector:
@@ -90,4 +103,4 @@ def exposition(kb) -> bytes:
 
 def observe(method: str, route: str | None, status: int, seconds: float) -> None:
     """One request's latency, labelled by route (the URL rule, never the raw path)."""
-    LATENCY.labels(method if method in _METHODS else "other", route or "unmatched", str(status)).observe(seconds)
+    _child(LATENCY, method if method in _METHODS else "other", route or "unmatched", str(status)).observe(seconds)

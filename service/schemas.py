@@ -17,36 +17,25 @@ MAX_STRING = limits.LIMITS.string_chars
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
 
 
-def json_depth(value, limit: int | None = None) -> int:
-    """Depth of a JSON value, computed without recursion and stopping past `limit`."""
-    limit = limits.LIMITS.json_depth if limit is None else limit
-    deepest, stack = 0, [(value, 1)]
+def out_of_bounds(value, max_depth: int, max_chars: int) -> str | None:
+    """Why a JSON array or object is out of bounds (nested too deep, or holding a key or
+    string too long), else None. One walk, without recursion: the value may be deep."""
+    stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def longest_string(value, limit: int) -> int:
-    """Length of the longest string (key or value) in a JSON value, stopping past `limit`."""
-    longest, stack = 0, [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            longest = max(longest, len(item))
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        if longest > limit:
-            break
-    return longest
+        if depth > max_depth:
+            return f"nested deeper than {max_depth} levels"
+        if isinstance(item, dict):
+            if any(len(key) > max_chars for key in item):
+                return f"holds a string longer than {max_chars} characters"
+            item = item.values()
+        for child in item:
+            if isinstance(child, str):
+                if len(child) > max_chars:
+                    return f"holds a string longer than {max_chars} characters"
+            elif isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return None
 
 
 class JsonBody(fields.Field):
@@ -58,11 +47,12 @@ class JsonBody(fields.Field):
             if len(value) > bounds.string_chars:
                 raise ValidationError(f"longer than {bounds.string_chars} characters")
             return value
-        if value is None or isinstance(value, dict | list):
-            if json_depth(value, bounds.json_depth) > bounds.json_depth:
-                raise ValidationError(f"nested deeper than {bounds.json_depth} levels")
-            if longest_string(value, bounds.string_chars) > bounds.string_chars:
-                raise ValidationError(f"holds a string longer than {bounds.string_chars} characters")
+        if value is None:
+            return value
+        if isinstance(value, dict | list):
+            problem = out_of_bounds(value, bounds.json_depth, bounds.string_chars)
+            if problem:
+                raise ValidationError(problem)
             return value
         raise ValidationError("must be an object, an array, a string or null")
 
@@ -129,7 +119,7 @@ class WholeNumber(fields.Integer):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        return value  # what Integer would return, without its generic number conversion
 
 
 class Strict(Schema):
