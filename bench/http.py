@@ -14,7 +14,9 @@ does the same. The baselines, same generator and same gunicorn settings: GET /he
 on the same server (what Flask and opsdiag's per-request envelope cost with no work);
 the same POST /diagnose mix on the app with the knowledge base's answer canned
 (`bench.http:canned_app()`: everything but the engine); and an empty WSGI app
-(`bench.http:empty_app`: what gunicorn alone costs per request).
+(`bench.http:empty_app`: what gunicorn alone costs per request), and the empty app again
+with each connection closed at once (`bench/plain_close.py`: what gunicorn's RFC 9112
+closing, which waits for the client to close too, costs of that).
 
 A closed loop of 32 connections keeps 32 requests in flight, so its latency is bound
 by Little's law (mean >= 32 / throughput): the figure at 32 connections measures the
@@ -96,6 +98,12 @@ def canned_app():
     return app
 
 
+EMPTY_APP = "bench.http:empty_app"
+CONF = "service/gunicorn_conf.py"
+BASELINES = (("canned", "bench.http:canned_app()", CONF), ("empty", EMPTY_APP, CONF),
+             ("plain_close", EMPTY_APP, "bench/plain_close.py"))
+
+
 def payload_bodies() -> list[str]:
     """The mix as request bodies: every rule's examples, near misses, unmatched payloads."""
     return [json.dumps(p, ensure_ascii=False, default=str) for items in kb_payloads(kb_rules()).values()
@@ -103,22 +111,22 @@ def payload_bodies() -> list[str]:
 
 
 class Server:
-    def __init__(self, workers: int, tmp: Path, app: str = "service.wsgi:app"):
+    def __init__(self, workers: int, tmp: Path, app: str = "service.wsgi:app", conf: str = CONF):
         self.port = free_port()
         db = f"sqlite:///{tmp / 'bench.db'}"
         env = {**os.environ, "DATABASE_URL": db, "OPSDIAG_BIND": f"127.0.0.1:{self.port}",
                "OPSDIAG_WORKERS": str(workers)}
         self.env = env
-        if app != "bench.http:empty_app":
+        if app != EMPTY_APP:
             subprocess.run([str(BIN / "opsdiag"), "kb", "load", "--database-url", db],
                            cwd=ROOT, env=env, check=True, capture_output=True)
         self.log = open(tmp / f"gunicorn-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
         server_cpu, _ = cpus()
         self.proc = subprocess.Popen(
-            [*server_cpu, str(BIN / "gunicorn"), "-c", "service/gunicorn_conf.py", app],
+            [*server_cpu, str(BIN / "gunicorn"), "-c", conf, app],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
-        ready = "/" if app == "bench.http:empty_app" else "/readyz"
+        ready = "/" if app == EMPTY_APP else "/readyz"
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -177,7 +185,7 @@ def run(seconds: float, levels: list[int], workers: int, paced_rate: int) -> dic
     results: dict = {"generator": ("wrk " + _wrk_version() if use_wrk else "bench/loadgen.py (asyncio, no wrk)")
                      + (", pinned: server CPU 0, load CPU 1" if PIN else ""),
                      "workers": workers, "seconds": seconds, "payloads": len(bodies), "diagnose": {},
-                     "healthz": {}, "canned": {}, "empty": {}, "paced": {}, "paced_rate": paced_rate}
+                     "healthz": {}, "paced": {}, "paced_rate": paced_rate, **{name: {} for name, *_ in BASELINES}}
     short = min(seconds, 10)
     with tempfile.TemporaryDirectory(prefix="opsdiag-bench-http-") as tmp_name:
         tmp = Path(tmp_name)
@@ -197,9 +205,9 @@ def run(seconds: float, levels: list[int], workers: int, paced_rate: int) -> dic
                                      else run_python(server.url + "/healthz", None, 8, short))
         finally:
             server.stop()
-        for name, app in (("canned", "bench.http:canned_app()"), ("empty", "bench.http:empty_app")):
+        for name, app, conf in BASELINES:
             if use_wrk:
-                server = Server(workers, tmp, app=app)
+                server = Server(workers, tmp, app, conf)
                 try:
                     run_wrk(server.url, post, 8, 2)  # warm-up
                     results[name][8] = run_wrk(server.url, post, 8, short)
@@ -248,7 +256,8 @@ def report(result: dict) -> str:
             ("paced", f"POST /diagnose, paced at {result.get('paced_rate', 0):,}/s offered"),
             ("healthz", "GET /healthz (baseline: Flask + envelope, no work)"),
             ("canned", "POST /diagnose, the engine's answer canned (baseline: all but the engine)"),
-            ("empty", "POST to an empty WSGI app (baseline: gunicorn alone)"))
+            ("empty", "POST to an empty WSGI app (baseline: gunicorn alone)"),
+            ("plain_close", "POST to the empty app, connections closed at once (bench/plain_close.py)"))
     for name, path in rows:
         for c, r in result.get(name, {}).items():
             lines.append(f"| {path} | {c} | {r['rps']:,} | {r['p50_ms']} | {r['p99_ms']} | {r['p999_ms']} "
@@ -261,6 +270,10 @@ def report(result: dict) -> str:
         lines.append(f"per request: {1e6 / best:.0f} µs in all, of which the engine about "
                      f"{1e6 / best - 1e6 / canned['rps']:.0f} µs and gunicorn alone about "
                      f"{1e6 / _level(result['empty'], 8)['rps']:.0f} µs (differences of the rates above)")
+    if result.get("plain_close"):
+        wait = 1e6 / _level(result["empty"], 8)["rps"] - 1e6 / _level(result["plain_close"], 8)["rps"]
+        lines.append(f"of gunicorn's time, about {wait:.0f} µs a request goes to waiting for the client to close "
+                     "(its RFC 9112 closing; bench/plain_close.py)")
     at32 = _level(result["diagnose"], 32)
     if at32:
         lines.append(f"closed loop at 32 connections: mean latency >= 32 / {at32['rps']:,} per s = "
