@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import batch, engine, http, memory, profile, scaling
+from . import batch, engine, http, memory, profile, scaling, wsgi
 from .common import PY, ROOT, git_revision, machine, verdict
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -24,6 +24,7 @@ def steps(quick: bool) -> list[tuple[str, str, object, list[str]]]:
     """(section title, module, its python module, arguments)."""
     return [
         ("Where the time of a diagnosis goes", "bench.profile", profile, []),
+        ("Where the time of a request goes", "bench.wsgi", wsgi, []),
         ("1. Engine, full knowledge base", "bench.engine", engine, ["--seconds", "1" if quick else "3"]),
         ("1. Engine, knowledge base + synthetic rules = 1,000 rules", "bench.engine", engine,
          ["--rules", "1000", "--seconds", "1" if quick else "3"]),

@@ -35,6 +35,7 @@ import tempfile
 import time
 import urllib.request
 from functools import partial
+from importlib import metadata
 from pathlib import Path
 
 from .common import BIN, PY, ROOT, command, emit, kb_payloads, kb_rules, verdict_lines
@@ -184,7 +185,8 @@ def run(seconds: float, levels: list[int], workers: int, paced_rate: int) -> dic
     use_wrk = shutil.which("wrk") is not None
     results: dict = {"generator": ("wrk " + _wrk_version() if use_wrk else "bench/loadgen.py (asyncio, no wrk)")
                      + (", pinned: server CPU 0, load CPU 1" if PIN else ""),
-                     "workers": workers, "seconds": seconds, "payloads": len(bodies), "diagnose": {},
+                     "server": f"gunicorn {metadata.version('gunicorn')}", "workers": workers, "seconds": seconds,
+                     "payloads": len(bodies), "diagnose": {},
                      "healthz": {}, "paced": {}, "paced_rate": paced_rate, **{name: {} for name, *_ in BASELINES}}
     short = min(seconds, 10)
     with tempfile.TemporaryDirectory(prefix="opsdiag-bench-http-") as tmp_name:
@@ -248,7 +250,7 @@ def targets(result: dict) -> list[tuple[str, str, bool | None]]:
 
 
 def report(result: dict) -> str:
-    lines = [f"load generator: {result['generator']}; {result['workers']} gunicorn worker(s); "
+    lines = [f"load generator: {result['generator']}; {result['server']}, {result['workers']} worker(s); "
              f"{result['payloads']} payloads round-robin; {result['seconds']:.0f} s per level",
              "", "| endpoint | connections | requests/s | p50 ms | p99 ms | p99.9 ms | max ms | errors |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]

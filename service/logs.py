@@ -186,7 +186,7 @@ def init_app(app: Flask) -> None:
             handler.addFilter(REDACTING_FILTER)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _access_text(raw: str) -> str:
     """A method or PATH_INFO (latin-1 code points of UTF-8 bytes, as WSGI gives them), decoded
     and masked. They repeat from request to request: each is masked once per worker."""
