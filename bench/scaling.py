@@ -65,7 +65,7 @@ def run(sizes: list[int], seconds: float) -> dict:
     built = [build(size, mix) for size in sizes]
     diag = rates_interleaved({
         str(b["row"]["rules"]): ((lambda e=b["engine"]: [e.diagnose(p) for p in mix]), len(mix)) for b in built
-    }, seconds * len(built), repeats=5)
+    }, seconds * len(built), repeats=15)
     scan = rates_interleaved({
         str(b["row"]["rules"]): ((lambda lin=b["linear"], fs=b["facts"]: [lin.match(f) for f in fs]), len(mix))
         for b in built
