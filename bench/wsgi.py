@@ -16,6 +16,7 @@ import io
 import json
 import logging.config
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,7 +112,9 @@ def run() -> dict:
     root = session.root_frame()
     request_frame = _outermost(root, "__call__", "service/envelope.py")
     shares = split(request_frame, request_frame.time)
+    app.extensions["opsdiag.gaps"].stop()
     kb.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
     return {"payloads": n, "us": {k: round(v, 1) for k, v in us.items()},
             "diagnose_split": {k: round(v, 3) for k, v in shares.items()}, "command": command("bench.wsgi")}
 
