@@ -31,7 +31,7 @@ import json
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -280,7 +280,7 @@ _BUMP = (_SHAPES.update().where(_SHAPES.c.key == bindparam("b_key"))
                  domain=bindparam("b_domain")))
 
 
-def _chunks(keys: list[str], size: int = 500):
+def _chunks(keys: Sequence[str], size: int = 500):
     for start in range(0, len(keys), size):
         yield keys[start:start + size]
 
@@ -321,7 +321,7 @@ def _prune_shapes(session: Session) -> None:
         return
     stale = session.exec(select(GapShape.key).order_by(col(GapShape.last_seen), col(GapShape.key))
                          .limit(count - MAX_SHAPES)).all()
-    for chunk in _chunks(list(stale)):
+    for chunk in _chunks(stale):
         session.exec(delete(GapSample).where(col(GapSample.shape_key).in_(chunk)))
         session.exec(delete(GapShape).where(col(GapShape.key).in_(chunk)))
     session.commit()

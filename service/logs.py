@@ -200,7 +200,7 @@ def access(method: str, raw_path: str, route: str | None, status: int, seconds: 
     if not access_log.isEnabledFor(logging.INFO):
         return
     method, path = _access_text(method), _access_text(raw_path)
-    if not _UUID.fullmatch(request_id):
+    if _needs_masking("request_id", request_id):
         request_id = redact_text(request_id)
     access_log.info("%s %s %s", method, path, status, extra={
         "method": method, "path": path, "route": route, "status": status,
