@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import infer
+from . import infer, jsontext
 from .model import DOMAINS, PLATFORMS
 
 MAX_MESSAGE = 2000
@@ -93,10 +93,10 @@ def parse_body(body: Any) -> tuple[Any, str]:
         body = body.decode("utf-8", "replace")
     if not isinstance(body, str):
         return body, "json"
-    stripped = body.strip()
+    stripped = jsontext.clean(body.strip())
     if stripped[:1] in ("{", "["):
         try:
-            return json.loads(stripped), "json"
+            return jsontext.loads(stripped), "json"
         except (ValueError, RecursionError):
             pass
     head = stripped[:200].lower()

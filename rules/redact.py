@@ -53,6 +53,8 @@ from typing import Any
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
+from . import jsontext
+
 NAME, PHONE, EMAIL, ADDRESS, ID, CARD, PERSONAL, SECRET = (
     "name", "phone", "email", "address", "id", "card", "personal", "secret")
 KINDS = (NAME, PHONE, EMAIL, ADDRESS, ID, CARD, PERSONAL, SECRET)
@@ -463,7 +465,7 @@ def _redact_string(value: str, parent: str, regions: tuple[str, ...], depth: int
     stripped = value.strip()
     if stripped[:1] in ("{", "[") and len(value) <= MAX_JSON_STRING:
         try:
-            parsed = json.loads(value)
+            parsed = jsontext.loads(value)
         except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict | list):

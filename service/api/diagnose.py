@@ -1,11 +1,12 @@
 """POST /diagnose: one raw error in, ranked root causes out; POST /diagnose/batch: many."""
 
 import json
-import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from rules import jsontext
 
 from .. import gaps, limits, metrics
 from ..admin.auth import authenticate
@@ -19,34 +20,6 @@ bp = Blueprint("diagnose", __name__)
 _schema = DiagnoseRequestSchema()
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _without_lone_surrogates(value):
-    """The same JSON value with each unpaired surrogate ("\\udc80" in a truncated log) as U+FFFD,
-    so that it can be stored and answered in UTF-8. Iterative: the value may be deep."""
-    def fix(text: str) -> str:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _SURROGATE.search(text) else text
-
-    root = [value]
-    stack: list = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            items = list(node.items())
-            node.clear()
-            node.update((fix(k), fix(v) if isinstance(v, str) else v) for k, v in items)
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-        else:
-            for i, item in enumerate(node):
-                if isinstance(item, str):
-                    node[i] = fix(item)
-                elif isinstance(item, dict | list):
-                    stack.append(item)
-    return root[0]
-
-
 def json_payload():
     """The request's JSON, with our own errors for wrong media type and broken JSON."""
     if not request.is_json:
@@ -54,15 +27,13 @@ def json_payload():
     raw = request.get_data(cache=False)
     try:
         text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # UTF-8, or UTF-16/32 as json.loads takes
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except UnicodeDecodeError as exc:
         raise BadRequest("the body is not UTF-8 encoded") from exc
     except RecursionError as exc:
         raise BadRequest("the JSON body is nested too deeply") from exc
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
-    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
-        data = _without_lone_surrogates(data)
     return data
 
 

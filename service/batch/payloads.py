@@ -8,13 +8,13 @@ a string, so that the schema, not this module, says what is wrong with it.
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from rules import jsontext
 from rules.normalize import parse_body, read_envelope
 
 from .. import limits
@@ -80,7 +80,7 @@ def _headers(text: str) -> Any:
     """A JSON object, or `Name: value` lines as an HTTP client prints them."""
     if text.startswith("{"):
         try:
-            return json.loads(text)
+            return jsontext.loads(text)
         except (ValueError, RecursionError):
             return text
     headers: dict[str, str] = {}

@@ -11,7 +11,6 @@ the worker rejects the record that holds them, with its line number.
 import codecs
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from charset_normalizer import from_bytes
+
+from rules import jsontext
 
 from .payloads import CsvLayout, har_payload
 
@@ -206,7 +207,7 @@ class InputFile:
     def _har(self) -> Iterator[Record]:
         """A HAR file is one JSON document (browsers keep them small): read whole."""
         try:
-            document = json.load(self.text)
+            document = jsontext.loads(self.text.read())
         except (ValueError, RecursionError) as exc:
             raise InputError(f"not a HAR file: {exc}") from exc
         log = document.get("log") if isinstance(document, dict) else None

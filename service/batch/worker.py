@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from marshmallow import ValidationError
 
+from rules import jsontext
 from rules.engine import Engine
 from rules.loader import flatten_messages
 from rules.normalize import parse_body, read_envelope
@@ -427,7 +428,7 @@ class Worker:
             if UNDECODABLE.search(record):
                 raise _Refused(f"bytes that are not valid {job.encoding}")
             try:
-                value = json.loads(record)
+                value = jsontext.loads(record)
             except RecursionError as exc:
                 raise _Refused("invalid JSON: nested too deeply") from exc
             except ValueError as exc:

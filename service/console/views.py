@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, g, render_template, request, send_from_directory, url_for
 
+from rules import jsontext
 from rules.model import DOMAINS, PLATFORMS
 from rules.schema import MAP_FIELDS
 
@@ -117,7 +118,7 @@ def form_payload(t: Texts) -> tuple[dict | None, dict | None, str]:
     if not text.strip():
         return None, {"message": t.payload_missing, "params": []}, text
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except (ValueError, RecursionError) as exc:
         return None, {"message": t("payload_not_json", error=exc), "params": []}, text
     if not isinstance(data, dict):
