@@ -17,7 +17,17 @@ import yaml
 
 from .engine import Engine
 from .lint import Problem, lint, lint_rule
-from .loader import RuleDocument, RuleError, RuleSetError, build_rules, checksum, parse_file
+from .loader import (
+    FILE_NAME,
+    FILE_NAME_RULE,
+    RuleDocument,
+    RuleError,
+    RuleSetError,
+    build_rules,
+    checksum,
+    load_yaml,
+    parse_file,
+)
 from .normalize import normalize
 from .redact import redact, redact_rule, redact_text
 from .store import AuditEntry, Draft, Store
@@ -326,11 +336,11 @@ def read_zip(data: bytes, max_files: int = 500, max_bytes: int = 20 << 20) -> li
     docs, errors = [], []
     for info in entries:
         name = info.filename
-        if name.startswith("/") or ".." in name.split("/"):
-            errors.append(RuleError(name, "-", "unsafe path"))
+        if not FILE_NAME.match(name):
+            errors.append(RuleError(name, "-", f"unsafe file name: {FILE_NAME_RULE}"))
             continue
         try:
-            docs.extend(parse_file(name, yaml.safe_load(archive.read(info).decode("utf-8")) or {}))
+            docs.extend(parse_file(name, load_yaml(archive.read(info).decode("utf-8")) or {}))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             errors.append(RuleError(name, "-", f"not valid YAML: {exc}"))
         except RuleSetError as exc:

@@ -6,6 +6,7 @@ curator fixes a broken file in one pass.
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -18,6 +19,27 @@ from .model import Rule
 from .schema import RuleFileSchema, RuleSchema
 
 DEFAULT_KB_DIR = Path(__file__).resolve().parent.parent / "kb_content"
+
+# The one rule for a rule file's name, however it comes in (kb_content, an import archive,
+# the admin API) and goes out (export): no path tricks a Windows or POSIX unzip would follow.
+FILE_NAME = re.compile(r"^[a-z0-9_]+/[a-z0-9_]+\.yaml$")
+FILE_NAME_RULE = "must look like <platform>/<domain>.yaml"
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: a few hundred bytes of nested aliases expand into gigabytes
+    ("billion laughs"), and rule files have no use for them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in rule files",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str):
+    """A rule file's YAML, refusing aliases (yaml.YAMLError as safe_load raises)."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 @dataclass(frozen=True)
@@ -92,7 +114,7 @@ def read_directory(kb_dir: Path | str = DEFAULT_KB_DIR) -> list[RuleDocument]:
     for path in sorted(kb_dir.rglob("*.yaml")):
         rel = path.relative_to(kb_dir).as_posix()
         try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            content = load_yaml(path.read_text(encoding="utf-8")) or {}
             docs.extend(parse_file(rel, content))
         except yaml.YAMLError as exc:
             errors.append(RuleError(rel, "-", f"not valid YAML: {exc}"))

@@ -2,10 +2,12 @@
 
 from marshmallow import Schema, fields, validate
 
+from rules.loader import FILE_NAME, FILE_NAME_RULE
+
 from ..schemas import DiagnoseRequestSchema, Strict, Timestamp
 from .keys import ALL_ROLES
 
-FILE = validate.Regexp(r"^[a-z0-9_]+/[a-z0-9_]+\.yaml$", error="must look like <platform>/<domain>.yaml")
+FILE = validate.Regexp(FILE_NAME, error=FILE_NAME_RULE)
 
 
 class RuleQuery(Strict):
