@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export DATABASE_URL ?= sqlite:///opsdiag.db
 
-.PHONY: install run test lint bench kb-lint browser clean
+.PHONY: install run test lint bench kb-lint browser clean eval
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -61,3 +61,8 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) opsdiag.db .pytest_cache .ruff_cache
+
+# Accuracy on the real-error corpus (eval/): writes eval/RESULTS.md; `make test` holds the
+# held-back figures to it (tests/test_eval.py).
+eval: install
+	$(VENV)/bin/opsdiag eval --write

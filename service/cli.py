@@ -228,3 +228,32 @@ main.add_command(batch)  # opsdiag batch: service/batch/
 
 if __name__ == "__main__":
     main()
+
+
+@main.command("eval")
+@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_KB_DIR,
+              show_default=True, help="the rules to evaluate")
+@click.option("--write", is_flag=True, help="write eval/RESULTS.md (and assign new corpus sources in eval/split.yaml)")
+@click.option("--misses", is_flag=True, help="list the tuning cases answered wrong (held-back ones are never listed)")
+def eval_corpus(kb_dir, write, misses):
+    """Accuracy and calibration on the real-error corpus (eval/), per part of the split."""
+    from rules.engine import Engine
+
+    from . import evaluate
+
+    _docs, rules = _read(kb_dir)
+    cases = evaluate.read_corpus()
+    known = evaluate.read_split()
+    split = evaluate.assign(cases, known)
+    if split != known and not write:
+        raise SystemExit("new corpus sources are not in eval/split.yaml: run `opsdiag eval --write` once")
+    engine = Engine(rules, "eval")
+    try:
+        report = evaluate.evaluate(engine, cases, split)
+    finally:
+        engine.close()
+    text = evaluate.render(report, cases, split)
+    if write:
+        evaluate.write_split(split)
+        evaluate.RESULTS_PATH.write_text(text, encoding="utf-8")
+    click.echo(text if not misses else "\n".join(evaluate.misses(report)))
