@@ -18,7 +18,7 @@ taken in turn so that a change in the machine's load hits them alike.
 import argparse
 import time
 
-from rules.engine import MAX_DIAGNOSES, Engine
+from rules.engine import Engine
 from rules.normalize import normalize
 
 from .common import command, emit, kb_payloads, kb_rules, keep_unmatched, rates_interleaved, verdict_lines
@@ -44,13 +44,10 @@ def rule_set(total: int | None):
     return rules, payloads
 
 
-def render(engine: Engine, fact, ranked, lang: str = "en") -> dict:
-    """What Engine.diagnose returns, for matches found another way."""
-    diagnoses = ([engine._explain(rule, fact, lang) for rule in ranked[:MAX_DIAGNOSES]]
-                 if ranked else [engine._unknown(fact, lang)])
-    return {"kb_version": engine.version, "platform": fact.platform, "region": fact.region,
-            "domain": fact.domain, "inferred": fact.inferred, "matched": bool(ranked),
-            "diagnoses": diagnoses}
+def render(engine: Engine, fact, found, lang: str = "en") -> dict:
+    """What Engine.diagnose returns, for matches found another way (scored and rendered
+    by the same score and explain stages)."""
+    return engine.answer(fact, engine.scorer.rank(found, fact), {}, lang)
 
 
 def contenders(rules):
@@ -87,10 +84,12 @@ def check_same_answers(engine, linear, table, payloads, zen_step: int) -> tuple[
     for kind, items in payloads.items():
         for payload in items:
             fact = normalize(payload)
-            ours = [r.id for r in engine.match(fact)]
+            ranked, _raw = engine.rank(fact)
+            ours = [s.rule.id for s in ranked]
             theirs = [r.id for r in linear.match(fact)]
-            top = table.top(fact) if checked % zen_step == 0 else ours[0] if ours else None
-            by_zen += checked % zen_step == 0
+            ask_zen = checked % zen_step == 0 and not any(s.against for s in ranked)
+            top = table.top(fact) if ask_zen else ours[0] if ours else None
+            by_zen += ask_zen
             if ours != theirs or (ours[0] if ours else None) != top:
                 raise AssertionError(f"{kind} payload answered differently: opsdiag {ours[:3]}, "
                                      f"linear {theirs[:3]}, zen {top}: {payload}")

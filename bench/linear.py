@@ -4,8 +4,8 @@ For every rule in file order: skip it unless it applies to the payload's platfor
 region and domain; then test its conditions one after the other, stopping at the
 first that fails. Values are read the obvious way (dict lookups, JMESPath compiled
 once per path with the `jmespath` package) and regexes are the same RE2 patterns,
-compiled once, case-insensitive, that the engine uses. Matches are ranked like the
-engine ranks them.
+compiled once, case-insensitive, that the engine uses. Matches are ranked by the
+engine's own score stage (rules/score.py): only finding them is compared.
 
 The comparison semantics are the engine's documented ones, so both give the same
 answers (checked before any timing): header and query values that look like numbers
@@ -18,6 +18,7 @@ import jmespath
 
 from rules.compiler import as_text, has_type, number_or_text, scalar_for_engine
 from rules.schema import compile_regex
+from rules.score import Scorer, rule_weight
 
 _TEXT_MAPS = ("headers", "request_headers", "query")
 
@@ -79,11 +80,13 @@ def _test(op: str, operand, source: str):
 
 
 def rank(rule) -> tuple:
-    return -rule.priority, "generic" in rule.platforms, -len(rule.conditions), rule.id
+    """The order of rules by their evidence alone (without `unless`, which depends on the fact)."""
+    return -rule_weight(rule)[0], -rule.priority, "generic" in rule.platforms, rule.id
 
 
 class LinearScan:
     def __init__(self, rules):
+        self.scorer = Scorer(rules)
         self.rules = [
             (rule, [(_reader(c.source, c.name), [_test(op, x, c.source) for op, x in c.ops])
                     for c in rule.conditions])
@@ -101,5 +104,4 @@ class LinearScan:
                     break
             else:
                 hits.append(rule)
-        hits.sort(key=rank)
-        return hits
+        return [scored.rule for scored in self.scorer.rank(hits, fact)]

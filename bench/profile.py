@@ -13,7 +13,7 @@ bench/profile.txt.
 import json
 from pathlib import Path
 
-from rules.engine import MAX_DIAGNOSES, Engine, _fire, _placeholders
+from rules.engine import Engine, _fire
 from rules.normalize import normalize
 
 from .common import command, emit, kb_payloads, kb_rules, rate
@@ -28,15 +28,11 @@ def run() -> dict:
     prepared = [p.prepare(f)[0] for p, f in zip(parts, facts, strict=True)]
     jobs = [(engine._handles[p.ruleset], json.dumps(ef, ensure_ascii=False))
             for p, ef in zip(parts, prepared, strict=True) if ef]
-    matched = [engine._match(f) for f in facts]
+    matched = [engine.rank(f) for f in facts]
 
     def render():
-        for fact, found in zip(facts, matched, strict=True):
-            if found:
-                values = _placeholders(fact, {})
-                [engine._explain(rule, fact, "en", raw, values) for rule, raw in found[:MAX_DIAGNOSES]]
-            else:
-                engine._unknown(fact, "en")
+        for fact, (ranked, raw) in zip(facts, matched, strict=True):
+            engine.answer(fact, ranked, raw, "en")
 
     n = len(mix)
     whole = rate(lambda: [engine.diagnose(p) for p in mix], n)

@@ -1,9 +1,11 @@
 """The same rules as one ZEN Engine (GoRules, PyPI `zen-engine`) decision table.
 
 Translation, rule by rule:
-- one row per rule, rows in the engine's ranking order (priority, platform rules
-  before generic ones, more conditions first, id), hit policy `first`, one output
-  column `rule` holding the rule id: the first row that holds is the top answer;
+- one row per rule, rows in the order of their evidence weight (rules/score.py; then
+  priority, platform rules before generic ones, id), hit policy `first`, one output
+  column `rule` holding the rule id: the first row that holds is the top answer
+  (a table cannot weigh a rule's `unless` per payload: bench/engine.py compares ZEN's
+  top answer only where no `unless` held);
 - input columns `platform`, `region`, `domain`: `$ in [...]` for the rule's
   platforms, regions and domains, empty (any) for generic / "*";
 - per value a rule tests (status, code, a header, a JMESPath into the body, ...) an

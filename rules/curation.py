@@ -25,6 +25,7 @@ from .loader import (
     RuleSetError,
     build_rules,
     checksum,
+    dump_yaml,
     load_yaml,
     parse_file,
 )
@@ -318,7 +319,7 @@ def export_zip(docs: list[RuleDocument]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in sorted(by_file):
-            text = yaml.safe_dump({"rules": by_file[file]}, allow_unicode=True, sort_keys=False, width=100)
+            text = dump_yaml({"rules": by_file[file]})
             archive.writestr(file, text)
     return out.getvalue()
 

@@ -1,4 +1,8 @@
-"""Evaluates payloads against a compiled knowledge base and explains the result.
+"""The match stage: which rules of a compiled knowledge base hold for one fact.
+
+The stages of a diagnosis are normalize.py (the fact) -> this module (durable-rules
+finds the matching rules) -> score.py (ranks them by evidence, calibrates confidence) ->
+explain.py (renders the answer); `Engine.diagnose` runs them in that order.
 
 One Engine is one knowledge-base version, compiled once and then shared by every
 request of a worker. durable-rules keeps state per session id and fact; each
@@ -15,21 +19,17 @@ that was half of the time of a diagnosis.
 
 import json
 import threading
-from functools import cache
-from pathlib import Path
-from typing import Any
 
 import durable_rules_engine
-import yaml
 from durable import engine as durable
 
-from .compiler import Layout, as_text, extractor, partition
+from . import explain, fields, score
+from .compiler import Layout, partition
 from .model import Rule
 from .normalize import Fact, normalize
-from .schema import compile_regex
+from .score import Scored
 
 MAX_DIAGNOSES = 5
-FALLBACK_PATH = Path(__file__).with_name("fallback.yaml")
 
 
 class EngineClosed(RuntimeError):
@@ -47,39 +47,6 @@ class _Host(durable.Host):
         pass
 
 
-def _placeholders(fact: Fact, captured: dict[str, str]) -> dict[str, Any]:
-    headers = fact.headers
-    values = {
-        "status": fact.status, "code": fact.code, "message": fact.message,
-        "platform": fact.platform, "region": fact.region, "domain": fact.domain,
-        "host": fact.host, "path": fact.path, "method": fact.method,
-        "request_id": fact.request_id,
-        "clock_skew_seconds": fact.derived.get("clock_skew_seconds"),
-        "retry_after": headers.get("retry-after"),
-        "ratelimit_remaining": headers.get("x-ratelimit-remaining"),
-        "ratelimit_limit": headers.get("x-ratelimit-limit") or headers.get("x-amzn-ratelimit-limit"),
-    }
-    values.update(captured)
-    return {k: ("?" if v is None or v == "" else v) for k, v in values.items()}
-
-
-def _fill(template: str, values: dict[str, Any]) -> str:
-    return template.format_map(values)
-
-
-@cache
-def _fallbacks() -> list[dict]:
-    return yaml.safe_load(FALLBACK_PATH.read_text(encoding="utf-8"))
-
-
-def _fallback_for(status: int) -> dict:
-    for entry in _fallbacks():
-        when = entry["when"]
-        if (isinstance(when, list) and status in when) or when == f"{status // 100}xx" or when == "any":
-            return entry
-    raise LookupError(status)  # fallback.yaml ends with `any`
-
-
 class Engine:
     """A compiled knowledge-base version."""
 
@@ -87,6 +54,7 @@ class Engine:
         self.version = version
         self.rules = rules
         self.layout: Layout = partition(rules)
+        self.scorer = score.Scorer(rules)
         self._host = _Host()
         self._lock = threading.Lock()
         self._closed = False
@@ -96,101 +64,69 @@ class Engine:
             for group in groups
         })
         self._handles = {ruleset._name: ruleset._handle for ruleset in self._host._ruleset_list}
-        self._explainers: dict[str, _Explainer] = {}
+        self._explainers: dict[str, explain.Explainer] = {}
 
     @property
     def partition_count(self) -> int:
         return len({id(p) for p in self.layout.partitions.values()})
 
     def match(self, fact: Fact) -> list[Rule]:
-        """Every rule of the fact's partition whose conditions hold, best first."""
-        return [rule for rule, _ in self._match(fact)]
+        """Every rule of the fact's partition whose conditions hold, best evidence first."""
+        return [scored.rule for scored in self.rank(fact)[0]]
 
-    def _match(self, fact: Fact) -> list[tuple[Rule, dict]]:
-        """(rule, raw values of the slots that were read), best first."""
+    def rank(self, fact: Fact) -> tuple[list[Scored], dict]:
+        """(the matched rules scored and ranked, raw values of the slots that were read)."""
         if self._closed:
             raise EngineClosed(self.version)
         part = self.layout.lookup(fact.platform, fact.region, fact.domain)
         if not part.rules:
-            return []
+            return [], {}
         engine_fact, raw = part.prepare(fact)
         if engine_fact is None:
-            return []  # no rule of the partition passes its gate
+            return [], {}  # no rule of the partition passes its gate
         text = json.dumps(engine_fact, ensure_ascii=False)
         with self._lock:
             if self._closed:
                 raise EngineClosed(self.version)
             hits = _fire(self._handles[part.ruleset], text)
         local = part.local  # the group's rules that fired and belong to this partition
-        matched = [part.rules[local[g]] for g in hits if g in local]
-        matched.sort(key=_rank)
-        return [(rule, raw) for rule in matched]
+        return self.scorer.rank([part.rules[local[g]] for g in hits if g in local], fact), raw
 
     def diagnose(self, payload: dict, lang: str = "en") -> dict:
         fact = normalize(payload)
-        matched = self._match(fact)
-        if matched:
-            values = _placeholders(fact, {})
-            diagnoses = [self._explain(rule, fact, lang, raw, values) for rule, raw in matched[:MAX_DIAGNOSES]]
-        else:
-            diagnoses = [self._unknown(fact, lang)]
-        return {
+        ranked, raw = self.rank(fact)
+        return self.answer(fact, ranked, raw, lang)
+
+    def answer(self, fact: Fact, ranked: list[Scored], raw: dict, lang: str = "en") -> dict:
+        """The answer for rules found and ranked (by rank(), or another matcher in bench/)."""
+        result = {
             "kb_version": self.version,
             "platform": fact.platform,
             "region": fact.region,
             "domain": fact.domain,
             "inferred": fact.inferred,
-            "matched": bool(matched),
-            "diagnoses": diagnoses,
+            "matched": bool(ranked),
         }
+        if not ranked:
+            result["diagnoses"] = [explain.unknown(fact, lang)]
+            return result
+        values = explain.placeholders(fact, {})
+        top = score.confidence(score.strength(ranked))
+        finder = fields.FieldFinder(fact)
+        result["diagnoses"] = [
+            explain.diagnosis(self._explainer(s.rule), s, fact, lang, raw, values,
+                              top if i == 0 else round(min(top, 1 - top, score.confidence(s.score)), 2), finder)
+            for i, s in enumerate(ranked[:MAX_DIAGNOSES])]
+        line = explain.runner_up_line(ranked, lang)
+        if line:
+            result["runner_up"] = line
+        return result
 
-    def _explain(self, rule: Rule, fact: Fact, lang: str, raw: dict | None = None,
-                 values: dict | None = None) -> dict:
-        explainer = self._explainers.get(rule.id)
-        if explainer is None:
-            explainer = self._explainers[rule.id] = _Explainer(rule, self.layout)
-        captured = explainer.captures(fact)
-        if values is None:
-            values = _placeholders(fact, captured)
-        elif captured:
-            values = {**values, **{k: ("?" if v == "" else v) for k, v in captured.items()}}
-        title, explanation, steps = explainer.templates(lang)
-        evidence = explainer.evidence(fact, raw or {})
-        evidence.update(captured)
-        if "clock_skew_seconds" in fact.derived:
-            evidence["clock_skew_seconds"] = fact.derived["clock_skew_seconds"]
-        return {
-            "rule_id": rule.id,
-            "category": rule.category,
-            "owner": rule.owner,
-            "title": title if title.__class__ is str else title(values),
-            "explanation": explanation if explanation.__class__ is str else explanation(values),
-            "repair_steps": [step if step.__class__ is str else step(values) for step in steps],
-            "doc_url": rule.doc_url,
-            "confidence": explainer.confidence,
-            "evidence": evidence,
-        }
-
-    def _unknown(self, fact: Fact, lang: str) -> dict:
-        entry = _fallback_for(fact.status)
-        text = entry.get(lang) or entry["en"]
-        values = _placeholders(fact, {})
-        evidence = {"status": fact.status}
-        if fact.code:
-            evidence["code"] = fact.code
-        if fact.message:
-            evidence["message"] = fact.message
-        return {
-            "rule_id": None,
-            "category": "unknown",
-            "owner": entry["owner"],
-            "title": _fill(text["title"], values),
-            "explanation": _fill(text["explanation"], values),
-            "repair_steps": [_fill(step, values) for step in text["repair_steps"]],
-            "doc_url": None,
-            "confidence": 0.1 if entry["owner"] == "unknown" else 0.2,
-            "evidence": evidence,
-        }
+    def _explainer(self, rule: Rule) -> "explain.Explainer":
+        found = self._explainers.get(rule.id)
+        if found is None:
+            found = self._explainers[rule.id] = explain.Explainer(rule, self.layout)
+        return found
 
     def close(self) -> None:
         """Free the durable-rules rulesets of a version nobody will use again."""
@@ -204,10 +140,6 @@ class Engine:
 
 def _never(_closure):
     """Rule actions are never run through the host: _fire completes them itself."""
-
-
-def _rank(rule: Rule) -> tuple:
-    return -rule.priority, "generic" in rule.platforms, -len(rule.conditions), rule.id
 
 
 def _fire(handle: int, fact_json: str) -> list[int]:
@@ -236,71 +168,3 @@ def _fire(handle: int, fact_json: str) -> list[int]:
     finally:
         durable_rules_engine.retract_fact(handle, fact_json)
     return hits
-
-
-class _Explainer:
-    """What explaining one rule needs, worked out once per rule: the regexes with
-    named groups and the values its conditions read."""
-
-    def __init__(self, rule: Rule, layout: Layout):
-        self.confidence = round(0.3 + 0.65 * rule.priority / 100, 2)
-        self.groups = [
-            (extractor(cond.source, cond.name), compile_regex(operand))
-            for cond in rule.conditions for op, operand in cond.ops
-            if op == "regex" and "(?P<" in operand
-        ]
-        self.reads = [(cond.label, cond.source, cond.name) for cond in rule.conditions]
-        self._rule = rule
-        self._templates: dict[str, tuple] = {}
-        # slot keys differ between partitions: remember them per partition
-        self.slot_keys: dict[int, list[str | None]] = {}
-        self.layout = layout
-
-    def templates(self, lang: str) -> tuple:
-        """(title, explanation, steps) of a language: text without placeholders as it is,
-        the others as their bound `format_map`."""
-        found = self._templates.get(lang)
-        if found is None:
-            text = self._rule.texts.get(lang) or self._rule.texts["en"]
-            found = self._templates[lang] = (
-                _template(text.title), _template(text.explanation),
-                tuple(_template(step) for step in text.repair_steps))
-        return found
-
-    def captures(self, fact: Fact) -> dict[str, str]:
-        """Named groups of the rule's regexes, searched in the values they tested."""
-        found: dict[str, str] = {}
-        for extract, regex in self.groups:
-            text = as_text(extract(fact))
-            match = regex.search(text) if text is not None else None
-            if match:
-                found.update({k: v for k, v in match.groupdict().items() if v is not None})
-        return found
-
-    def evidence(self, fact: Fact, raw: dict) -> dict[str, Any]:
-        part = self.layout.lookup(fact.platform, fact.region, fact.domain)
-        keys = self.slot_keys.get(id(part))
-        if keys is None:
-            keys = self.slot_keys[id(part)] = [
-                part.slots[(source, name)].key if (source, name) in part.slots else None
-                for _, source, name in self.reads
-            ]
-        evidence: dict[str, Any] = {}
-        for (label, source, name), key in zip(self.reads, keys, strict=True):
-            value = raw[key] if key in raw else _evidence_value(fact, source, name)
-            if value is not None:
-                if isinstance(value, str) and len(value) > 300:
-                    value = value[:300] + "…"
-                evidence[label] = value
-        return evidence
-
-
-def _template(text: str):
-    return text.format_map if "{" in text or "}" in text else text
-
-
-def _evidence_value(fact: Fact, source: str, name: str) -> Any:
-    value = extractor(source, name)(fact)
-    if isinstance(value, str) and len(value) > 300:
-        return value[:300] + "…"
-    return value

@@ -36,13 +36,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
-import yaml
 from drain3.drain import Drain
 from drain3.masking import LogMasker, MaskingInstruction
 from sqlalchemy import Column, Text, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from .loader import dump_yaml
 from .model import DOMAINS, PLATFORMS
 from .redact import redact_payload, redact_text
 
@@ -489,7 +489,7 @@ _COMMENTS = {
 def draft_rule(gap: Gap) -> str:
     """The draft as YAML text: clearly marked, and refused by the loader until a curator
     has chosen a category and a doc_url (so it can never be published as it is)."""
-    text = yaml.safe_dump(draft_document(gap), allow_unicode=True, sort_keys=False, width=100)
+    text = dump_yaml(draft_document(gap))
     lines = [line + _COMMENTS.get(line.strip(), "") for line in text.splitlines()]
     header = [
         f"# DRAFT rule for {gap.count} unmatched error(s) of {gap.platform}, status {gap.status}, "

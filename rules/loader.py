@@ -37,6 +37,18 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes an object met twice in full, so that what we write, load_yaml reads."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def dump_yaml(data) -> str:
+    """Rule files as export and the gap drafts write them (no aliases, Unicode kept)."""
+    return yaml.dump(data, Dumper=_NoAliasDumper, allow_unicode=True, sort_keys=False, width=100)
+
+
 def load_yaml(text: str):
     """A rule file's YAML, refusing aliases (yaml.YAMLError as safe_load raises)."""
     return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass

@@ -52,6 +52,7 @@ class Rule:
     examples_match: tuple[dict, ...] = ()
     examples_no_match: tuple[dict, ...] = ()
     file: str = ""
+    against: tuple[Condition, ...] = ()  # `unless`: evidence that counts against the rule
     document: dict = field(default_factory=dict, compare=False, repr=False)
 
     def applies_to(self, platform: str, region: str | None, domain: str) -> bool:

@@ -248,4 +248,22 @@ def derive(fact: Fact) -> dict[str, Any]:
     region = infer.api_region(fact.host)
     if region:
         derived["api_region"] = region
+    direction = direction_of(fact)
+    if direction:
+        derived["direction"] = direction
     return derived
+
+
+def direction_of(fact: Fact) -> str | None:
+    """`outbound`: a call the ERP made to a platform's API (managing webhook subscriptions
+    included); `inbound`: an event delivered to the ERP's own callback. The payload may say
+    so (context.direction); otherwise a platform's own host means outbound, and another
+    host under a callback-like path (the webhook domain) means inbound."""
+    given = fact.context.get("direction")
+    if given in ("outbound", "inbound"):
+        return given
+    if fact.host and infer.platform_of(fact.host) != "generic":
+        return "outbound"
+    if fact.domain == "webhook" and (fact.host or fact.path != "/"):
+        return "inbound"
+    return None

@@ -29,14 +29,14 @@ from .taxonomy import OWNERS, categories
 
 SCALAR_FIELDS = ("status", "method", "code", "message", "error_type", "body_format", "host", "path")
 MAP_FIELDS = ("headers", "request_headers", "query", "body", "request_body", "context", "derived")
-CONTEXT_KEYS = ("environment", "retry_count", "shop_id")
-DERIVED_KEYS = ("clock_skew_seconds", "host_environment", "environment_mismatch", "api_region")
+CONTEXT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")  # any key an ERP sends (service/schemas.py)
+DERIVED_KEYS = ("clock_skew_seconds", "host_environment", "environment_mismatch", "api_region", "direction")
 COMPARE_OPS = ("gt", "gte", "lt", "lte")
 OPS = ("eq", "ne", "in", "not_in", *COMPARE_OPS, "exists", "regex", "not_regex", "type")
 JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 PLACEHOLDERS = frozenset({
     "status", "code", "message", "platform", "region", "domain", "host", "path", "method",
-    "request_id", "clock_skew_seconds", "retry_after", "ratelimit_remaining", "ratelimit_limit",
+    "request_id", "clock_skew_seconds", "retry_after", "ratelimit_remaining", "ratelimit_limit", "field",
 })
 MAX_REGEX_LENGTH = 512
 RULE_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_-]+)+$")
@@ -97,10 +97,10 @@ def parse_ops(spec: Any, where: str) -> tuple[tuple[str, Any], ...]:
     return tuple(ops)
 
 
-def parse_when(when: dict) -> tuple[Condition, ...]:
+def parse_when(when: dict, root: str = "when") -> tuple[Condition, ...]:
     conditions = []
     for source, spec in when.items():
-        where = f"when.{source}"
+        where = f"{root}.{source}"
         if source in SCALAR_FIELDS:
             conditions.append(Condition(source, "", _coerce(source, parse_ops(spec, where))))
             continue
@@ -112,8 +112,8 @@ def parse_when(when: dict) -> tuple[Condition, ...]:
         for name, sub in spec.items():
             key = f"{where}.{name}"
             name = str(name)
-            if source == "context" and name not in CONTEXT_KEYS:
-                raise ValidationError(f"unknown context key; use {', '.join(CONTEXT_KEYS)}", key)
+            if source == "context" and not CONTEXT_KEY.match(name):
+                raise ValidationError("not a context key (letters, digits, _ . -)", key)
             if source == "derived" and name not in DERIVED_KEYS:
                 raise ValidationError(f"unknown derived fact; use {', '.join(DERIVED_KEYS)}", key)
             if source in ("body", "request_body"):
@@ -128,7 +128,7 @@ def parse_when(when: dict) -> tuple[Condition, ...]:
                 raise ValidationError("type applies to body and request_body paths only", key)
             conditions.append(Condition(source, name, _coerce(source, ops)))
     if not conditions:
-        raise ValidationError("a rule needs at least one condition", "when")
+        raise ValidationError("a rule needs at least one condition", root)
     return tuple(conditions)
 
 
@@ -224,6 +224,7 @@ class RuleSchema(Schema):
     domains = DomainsField(load_default=None)
     priority = fields.Integer(required=True, strict=True, validate=validate.Range(0, 100))
     when = fields.Dict(required=True)
+    unless = fields.Dict()  # evidence against the rule: lowers its score (rules/score.py)
     then = fields.Nested(ThenSchema, required=True)
     source = fields.String(required=True, validate=validate.Length(min=10))
     examples = fields.Nested(ExamplesSchema, required=True)
@@ -254,6 +255,7 @@ class RuleSchema(Schema):
             source=data["source"].strip(),
             examples_match=tuple(data["examples"]["match"]),
             examples_no_match=tuple(data["examples"]["no_match"]),
+            against=parse_when(data["unless"], "unless") if "unless" in data else (),
         )
 
 

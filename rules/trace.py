@@ -2,14 +2,15 @@
 
 The engine answers which rules match; curators also need to see which condition
 failed and on what value. This evaluates one rule's conditions directly, for lint
-messages and rule tests, never on the diagnosis path.
+messages and rule tests; on the diagnosis path only for the `unless` tests of the few
+rules that matched (rules/score.py).
 """
 
 from dataclasses import dataclass
 from typing import Any
 
 from .compiler import as_text, extractor, has_type, number_or_text
-from .model import Rule
+from .model import Condition, Rule
 from .normalize import Fact
 from .schema import compile_regex
 
@@ -49,15 +50,23 @@ def _holds(op: str, expected: Any, actual: Any) -> bool:
         return False
 
 
-def trace(rule: Rule, fact: Fact) -> list[Step]:
+def _steps(cond: Condition, fact: Fact) -> list[Step]:
+    actual = extractor(cond.source, cond.name)(fact)
+    literal = number_or_text if cond.source in ("headers", "request_headers", "query") else None
     steps = []
-    for cond in rule.conditions:
-        actual = extractor(cond.source, cond.name)(fact)
-        literal = number_or_text if cond.source in ("headers", "request_headers", "query") else None
-        for op, expected in cond.ops:
-            if literal and op in ("eq", "ne"):
-                expected = literal(expected)
-            elif literal and op in ("in", "not_in"):
-                expected = tuple(map(literal, expected))
-            steps.append(Step(cond.label, op, expected, actual, _holds(op, expected, actual)))
+    for op, expected in cond.ops:
+        if literal and op in ("eq", "ne"):
+            expected = literal(expected)
+        elif literal and op in ("in", "not_in"):
+            expected = tuple(map(literal, expected))
+        steps.append(Step(cond.label, op, expected, actual, _holds(op, expected, actual)))
     return steps
+
+
+def holds(cond: Condition, fact: Fact) -> bool:
+    """Whether one condition holds (the score stage tests a rule's `unless` with it)."""
+    return all(step.passed for step in _steps(cond, fact))
+
+
+def trace(rule: Rule, fact: Fact) -> list[Step]:
+    return [step for cond in rule.conditions for step in _steps(cond, fact)]

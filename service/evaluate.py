@@ -129,7 +129,8 @@ def same_field(found: str | None, expected: str | None) -> bool:
         return False
 
     def plain(name: str) -> list[str]:
-        parts = [p for p in name.lower().replace("[", ".").replace("]", "").split(".") if p and not p.isdigit()]
+        parts = [p.replace("_", "").replace("-", "") for p in name.lower().replace("[", ".").replace("]", "").split(".")
+                 if p and not p.isdigit()]
         while parts and parts[0] in ("body", "request", "$", "payload", "params", "param"):
             parts = parts[1:]
         return parts

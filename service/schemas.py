@@ -3,9 +3,10 @@
 import re
 from datetime import UTC, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from rules.model import DOMAINS, PLATFORMS
+from rules.schema import CONTEXT_KEY
 
 from . import limits
 
@@ -132,15 +133,50 @@ class SentRequestSchema(Strict):
     body = JsonBody(allow_none=True)
 
 
-class ContextSchema(Strict):
+MAX_CONTEXT_KEYS = 32
+
+
+class ContextSchema(Schema):
+    """What the ERP knows around the error. The keys below are typed; any other key is
+    kept as sent (a rule may name it), within the size limits of a body."""
+
     environment = fields.String(validate=validate.OneOf(["sandbox", "production"]))
+    direction = fields.String(validate=validate.OneOf(["outbound", "inbound"]))
     retry_count = WholeNumber(validate=validate.Range(0, 1_000_000))
     shop_id = fields.String(validate=validate.Length(max=128))
     occurred_at = Timestamp()
     sent_at = Timestamp()
 
+    class Meta:
+        unknown = INCLUDE
 
-class DiagnoseRequestSchema(Strict):
+    @validates_schema(pass_original=True)
+    def bounded_extras(self, data, original, **kwargs):
+        if not isinstance(original, dict):
+            return
+        extras = {k: v for k, v in original.items() if k not in self.fields}
+        if len(original) > MAX_CONTEXT_KEYS:
+            raise ValidationError(f"at most {MAX_CONTEXT_KEYS} keys", "_schema")
+        for key, value in extras.items():
+            if not CONTEXT_KEY.match(key):
+                raise ValidationError("not a valid context key (letters, digits, _ . -; at most 64)", key[:64])
+            bounds = limits.LIMITS
+            if isinstance(value, dict | list):
+                problem = out_of_bounds(value, bounds.json_depth, bounds.string_chars)
+            else:
+                long = isinstance(value, str) and len(value) > bounds.string_chars
+                problem = f"longer than {bounds.string_chars} characters" if long else None
+            if problem:
+                raise ValidationError(problem, key)
+
+
+class DiagnoseRequestSchema(Schema):
+    """A /diagnose payload. Unknown top-level fields are left out (and named in the
+    answer's `warnings`, see ignored_fields); wrong types of known ones are refused."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     id = fields.String(validate=validate.Length(max=128))
     status = WholeNumber(required=True, validate=validate.Range(0, 599))
     endpoint = fields.String(required=True, validate=validate.Length(1, 4096))
@@ -152,6 +188,10 @@ class DiagnoseRequestSchema(Strict):
     region = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 code"))
     domain = fields.String(validate=validate.OneOf(DOMAINS))
     context = fields.Nested(ContextSchema)
+
+    def ignored_fields(self, data: dict) -> list[str]:
+        """The top-level fields of a payload that are not part of the contract."""
+        return sorted(str(k)[:64] for k in data if k not in self.fields)[:20]
 
     @pre_load
     def upper_region(self, data, **kwargs):

@@ -241,7 +241,8 @@ def test_publish_is_refused_while_any_example_would_change_its_answer(env):
     client = app.test_client()
     greedy = {
         "id": "generic.test.every_401_is_a_bad_token", "platforms": ["generic"], "regions": "*",
-        "domains": "*", "priority": 100, "when": {"status": 401},
+        "domains": "*", "priority": 100,  # evidence ranks: greed needs a code and a message, not priority
+        "when": {"status": 401, "code": {"exists": True}, "message": {"regex": "."}},
         "then": {"category": "auth.token_invalid", "doc_url": "https://www.rfc-editor.org/rfc/rfc6750#section-3.1",
                  "en": {"title": "Every 401 means a bad token", "explanation": "A greedy rule for the test.",
                         "repair_steps": ["Refresh the token."]},
@@ -249,7 +250,7 @@ def test_publish_is_refused_while_any_example_would_change_its_answer(env):
                            "explanation": "这是测试用的贪婪规则，它把每个 401 都归为令牌无效。",
                            "repair_steps": ["刷新令牌。"]}},
         "source": "RFC 6750 section 3.1",
-        "examples": {"match": [{"status": 401, "endpoint": "/api/x"}],
+        "examples": {"match": [{"status": 401, "endpoint": "/api/x", "body": {"code": "x", "message": "y"}}],
                      "no_match": [{"status": 403, "endpoint": "/api/x"}]},
     }
     created = client.post("/admin/v1/rules", headers=auth(keys["editor"]), json=greedy)

@@ -68,7 +68,9 @@ def test_body_over_one_mebibyte_is_413(client):
     ({**OK, "context": {"retry_count": -1}}, "context.retry_count"),
     ({**OK, "context": {"sent_at": "yesterday"}}, "context.sent_at"),
     ({**OK, "request": {"body": 1}}, "request.body"),
-    ({**OK, "surprise": 1}, "surprise"),
+    ({**OK, "context": {"bad key": 1}}, "context.bad key"),
+    ({**OK, "context": {f"k{i}": 1 for i in range(33)}}, "context"),
+    ({**OK, "context": {"note": "x" * 300_000}}, "context.note"),
 ])
 def test_invalid_fields_are_422_and_named(client, payload, field):
     response = post(client, payload)

@@ -45,12 +45,12 @@ def test_partitions_only_hold_rules_that_can_apply(engine):
             assert rule.applies_to(platform, region, domain)
 
 
-def test_ranking_puts_higher_priority_first(engine, kb_rules):
+def test_each_ranked_list_is_ordered_by_score_then_priority(engine, kb_rules):
     for rule in kb_rules:
         for example in rule.examples_match:
-            matched = engine.match(normalize(example))
-            priorities = [r.priority for r in matched]
-            assert priorities == sorted(priorities, reverse=True)
+            ranked, _raw = engine.rank(normalize(example))
+            keys = [(-s.score, -s.rule.priority) for s in ranked]
+            assert keys == sorted(keys)
 
 
 @pytest.mark.parametrize("status, owner", [(0, "network"), (503, "platform"), (418, "integrator"), (200, "unknown")])

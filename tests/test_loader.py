@@ -57,7 +57,7 @@ def test_a_good_rule_loads_with_the_file_platform(tmp_path):
     (broken(when={"status": 400, "message": {"regex": "missing (unclosed"}}), "bad regular expression"),
     (broken(when={"status": 400, "message": {"regex": "(a)\\1"}}), "bad regular expression"),
     (broken(when={"stauts": 400}), "when.stauts: unknown field"),
-    (broken(when={"context": {"colour": "red"}}), "when.context.colour: unknown context key"),
+    (broken(when={"context": {"bad key": "red"}}), "when.context.bad key: not a context key"),
     (broken(when={"status": {"approx": 400}}), "when.status: unknown operator 'approx'"),
     (broken(when={"body": {"data..x": 1}}), "when.body.data..x: bad JMESPath"),
     (broken(when={"headers": {"x-a": {"type": "string"}}}), "type applies to body"),

@@ -19,9 +19,9 @@ import urllib.request
 import zipfile
 
 import pytest
-import yaml
 
 from rules.curation import Actor
+from rules.loader import dump_yaml
 from rules.redact import classify, redact, redact_payload, redact_rule, redact_text
 from service.logs import AccessFormatter, JsonFormatter, RedactingFilter, logconfig_dict
 from tests.conftest import KB_DIR
@@ -498,8 +498,8 @@ def test_nothing_personal_or_secret_reaches_the_database_or_the_logs(tmp_path):
         with urllib.request.urlopen(urllib.request.Request(f"{base}/admin/v1/export", headers=curator)) as exported:
             archive = io.BytesIO(exported.read())
         with zipfile.ZipFile(archive, "a") as z:  # the working set plus one more rule
-            z.writestr("generic/privacy.yaml", yaml.safe_dump(
-                {"rules": [example_rule("generic.privacy.imported", "99990077", 3)]}, allow_unicode=True))
+            z.writestr("generic/privacy.yaml", dump_yaml(
+                {"rules": [example_rule("generic.privacy.imported", "99990077", 3)]}))
         status, _h, counts = call(base, "POST", "/admin/v1/import", raw=archive.getvalue(), headers=curator,
                                   content_type="application/zip")
         assert status == 200 and counts["created"] == 1 and counts["deleted"] == 0, counts

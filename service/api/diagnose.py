@@ -54,9 +54,15 @@ def diagnose():
     result = current_app.extensions["opsdiag.kb"].diagnose(payload, lang)
     metrics.record_diagnosis(result)
     _keep_if_unmatched(payload, result)
-    response = jsonify({"request_id": g.request_id, **result})
+    response = jsonify({"request_id": g.request_id, **result, **_warnings(data)})
     response.headers["Content-Language"] = lang
     return response
+
+
+def _warnings(data: dict) -> dict:
+    """`warnings` naming the payload's fields that are not part of the contract, if any."""
+    ignored = _schema.ignored_fields(data)
+    return {"warnings": [f"unknown field {name!r} ignored" for name in ignored]} if ignored else {}
 
 
 def _keep_if_unmatched(payload: dict, result: dict) -> None:
@@ -117,6 +123,7 @@ def diagnose_batch():
             metrics.record_diagnosis(result)
             _keep_if_unmatched(payload, result)
             entry.update(result)
+            entry.update(_warnings(item))
         results.append(entry)
     response = jsonify({"request_id": g.request_id, "count": len(items), "failed": failed, "results": results})
     response.headers["Content-Language"] = lang

@@ -1,0 +1,126 @@
+"""The score stage: evidence ranks the matches, priority only breaks ties, `unless` counts
+against a rule, and the answer says which evidence counted and why the runner-up lost."""
+
+import copy
+
+import pytest
+
+from rules import score
+from rules.engine import Engine
+from rules.loader import RuleDocument, build_rules
+from rules.model import Condition
+from rules.normalize import normalize
+
+BASE = {
+    "regions": "*", "domains": "*", "priority": 50,
+    "then": {"category": "validation.invalid_value", "doc_url": "https://example.com/doc",
+             "en": {"title": "A title", "explanation": "An explanation.", "repair_steps": ["A step."]},
+             "zh-CN": {"title": "测试标题", "explanation": "这是评分阶段测试用的解释说明。",
+                       "repair_steps": ["一步。"]}},
+    "source": "a test of the score stage",
+    "examples": {"match": [{"status": 400, "endpoint": "/x"}], "no_match": [{"status": 500, "endpoint": "/x"}]},
+}
+
+
+def rule(rule_id, when, category="validation.invalid_value", platforms=("generic",), priority=50, **extra):
+    body = copy.deepcopy(BASE)
+    body.update(id=rule_id, when=when, platforms=list(platforms), priority=priority, **extra)
+    body["then"]["category"] = category
+    return RuleDocument("generic/http.yaml", body)
+
+
+def ranked_ids(rules, payload):
+    engine = Engine(build_rules(rules), "t")
+    try:
+        return [s.rule.id for s in engine.rank(normalize(payload))[0]], engine.diagnose(payload)
+    finally:
+        engine.close()
+
+
+PAYLOAD = {"status": 429, "endpoint": "https://api.example.com/orders", "headers": {"X-RateLimit-Remaining": "48"},
+           "body": {"code": "E1", "message": "Request denied: your IP address has been blocked"}}
+
+
+def test_a_message_match_outranks_a_bare_status_of_any_priority():
+    ids, answer = ranked_ids([
+        rule("generic.t.quota", {"status": 429}, "rate_limit.exceeded", priority=100),
+        rule("generic.t.ip", {"message": {"regex": "ip address has been blocked"}}, "rate_limit.ip_blocked",
+             priority=1),
+    ], PAYLOAD)
+    assert ids == ["generic.t.ip", "generic.t.quota"]
+    top = answer["diagnoses"][0]
+    assert top["scoring"] == {"score": 6.0, "counted": {"message": 6.0}, "against": []}
+    assert "rate_limit.exceeded (generic.t.quota) scored 2.0 on status" in answer["runner_up"]
+
+
+def test_a_code_outranks_a_message_and_more_evidence_outranks_less():
+    ids, _ = ranked_ids([
+        rule("generic.t.message", {"message": {"regex": "blocked"}}),
+        rule("generic.t.code", {"code": "E1"}, "auth.permission_denied"),
+        rule("generic.t.code_and_status", {"code": "E1", "status": 429}, "rate_limit.ip_blocked"),
+    ], PAYLOAD)
+    assert ids == ["generic.t.code_and_status", "generic.t.code", "generic.t.message"]
+
+
+def test_unless_counts_against_a_rule_and_is_named():
+    ids, answer = ranked_ids([
+        rule("generic.t.quota", {"status": 429, "code": "E1"}, "rate_limit.exceeded",
+             unless={"headers": {"x-ratelimit-remaining": {"gt": 0}}}),
+        rule("generic.t.ip", {"message": {"regex": "ip address"}}, "rate_limit.ip_blocked"),
+    ], PAYLOAD)
+    assert ids == ["generic.t.ip", "generic.t.quota"]
+    quota = answer["diagnoses"][1]
+    assert quota["scoring"]["against"] == ["headers.x-ratelimit-remaining"]
+    assert quota["scoring"]["score"] == 2.0 + 8.0 - score.AGAINST
+    assert "against the runner-up: headers.x-ratelimit-remaining" in answer["runner_up"]
+    without = {**PAYLOAD, "headers": {"X-RateLimit-Remaining": "0"}}
+    quota = rule("generic.t.quota", {"status": 429, "code": "E1"}, "rate_limit.exceeded",
+                 unless={"headers": {"x-ratelimit-remaining": {"gt": 0}}})
+    assert ranked_ids([quota], without)[1]["diagnoses"][0]["scoring"]["against"] == []
+
+
+def test_ties_go_to_priority_then_to_the_platform_rule_then_to_the_id():
+    same = {"status": 429}
+    ids, answer = ranked_ids([
+        rule("generic.t.b", same, priority=40), rule("generic.t.a", same, priority=40),
+        rule("generic.t.high", same, priority=60),
+        rule("tiktok_shop.t.own", same, platforms=("tiktok_shop",), priority=40),
+    ], {**PAYLOAD, "endpoint": "https://open-api.tiktokglobalshop.com/order/202309/orders"})
+    assert ids == ["generic.t.high", "tiktok_shop.t.own", "generic.t.a", "generic.t.b"]
+    assert "runner_up" not in answer, "all of one category: there is no rival to explain"
+
+
+@pytest.mark.parametrize("when, weight", [
+    ({"code": "E1"}, 8.0), ({"code": ["E1", "E2", "E3"]}, 8.0), ({"message": {"regex": "x"}}, 6.0),
+    ({"status": 429}, 2.0), ({"status": [429, 503]}, 1.8), ({"status": {"gte": 400}}, 1.0),
+    ({"path": {"regex": "orders"}}, 1.0), ({"path": {"regex": "^/orders/v0/orders$"}}, 4.0),
+    ({"host": {"regex": "api\\.example\\.com$"}}, 2.0), ({"derived": {"clock_skew_seconds": {"gte": 300}}}, 9.0),
+    ({"derived": {"direction": "inbound"}}, 1.0), ({"query": {"CreatedAfter": {"exists": False}}}, 1.0),
+    ({"message": {"not_regex": "x"}}, 0.0), ({"status": {"ne": 200}}, 0.0),
+])
+def test_the_weight_of_each_kind_of_evidence(when, weight):
+    [built] = build_rules([rule("generic.t.w", {**when, "method": {"not_regex": "^$"}})])
+    assert score.rule_weight(built)[0] == weight
+
+
+def test_a_regional_rule_counts_its_region():
+    [built] = build_rules([rule("amazon_sp.t.r", {"status": 403}, platforms=("amazon_sp",), regions=["DE"])])
+    assert dict(score.rule_weight(built)[1]) == {"status": 2.0, "region": score.REGIONS}
+
+
+def test_strength_drops_when_a_rival_of_another_category_comes_close():
+    [a, b] = build_rules([rule("generic.t.a", {"code": "E1"}), rule("generic.t.b", {"message": {"regex": "x"}},
+                                                                     "auth.token_invalid")])
+    fact = normalize(PAYLOAD)
+    alone = score.strength([score.Scorer([a]).score(a, fact)])
+    close = score.strength([score.Scorer([a, b]).score(a, fact), score.Scorer([a, b]).score(b, fact)])
+    assert alone == 8.0 and close < alone
+    assert score.confidence(8.0, ((10.0, 0.9), (5.0, 0.7), (0.0, 0.4))) == 0.7
+    assert score.confidence(-3.0, ((0.0, 0.4),)) == score.BELOW_EVERY_BAND
+
+
+def test_condition_of_unless_is_tested_as_when_would_be():
+    cond = Condition("headers", "x-ratelimit-remaining", (("gt", 0),))
+    assert score.Scorer([]).rank([], normalize(PAYLOAD)) == []
+    from rules.trace import holds
+    assert holds(cond, normalize(PAYLOAD)) and not holds(cond, normalize({**PAYLOAD, "headers": {}}))
