@@ -19,7 +19,7 @@ from .compiler import Layout, as_text, extractor
 from .model import Rule
 from .normalize import Fact
 from .schema import compile_regex
-from .score import Scored
+from .score import Scored, unmatched_confidence
 
 FALLBACK_PATH = Path(__file__).with_name("fallback.yaml")
 MAX_EVIDENCE_CHARS = 300
@@ -86,7 +86,7 @@ def unknown(fact: Fact, lang: str) -> dict:
         "explanation": _fill(text["explanation"], values),
         "repair_steps": [_fill(step, values) for step in text["repair_steps"]],
         "doc_url": None,
-        "confidence": 0.1 if entry["owner"] == "unknown" else 0.2,
+        "confidence": unmatched_confidence(),
         "evidence": evidence,
         "scoring": {"score": 0, "counted": {}, "against": []},
     }

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import infer, jsontext
 from .model import DOMAINS, PLATFORMS
+from .unwrap import oauth_error, unwrap
 
 MAX_MESSAGE = 2000
 MAX_TEXT_SCAN = 64 * 1024
@@ -102,7 +103,8 @@ def parse_body(body: Any) -> tuple[Any, str]:
     head = stripped[:200].lower()
     if head.startswith("<!doctype html") or "<html" in head or "<body" in head:
         return stripped, "html"
-    return stripped, "text"
+    inner = unwrap(stripped)  # a client library's rendering of the response
+    return (inner, "json") if inner is not None else (stripped, "text")
 
 
 def _text(value: Any) -> str | None:
@@ -123,19 +125,29 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
             parser.feed(body[:MAX_TEXT_SCAN])
         return None, " ".join(parser.title + parser.text) or None, None, None
     if fmt == "text":
-        return None, body, None, None
+        return oauth_error(body), body, None, None
     if isinstance(body, list):
         first = next((item for item in body if isinstance(item, dict)), None)
         return read_envelope(first, "json") if first else (None, None, None, None)
     if not isinstance(body, dict):
         return None, None, None, None
+    if any(k.__class__ is str and not k.islower() for k in body):  # {"Detail": ...}, {"Message": ...}
+        body = {(k.lower() if k.__class__ is str else k): v for k, v in reversed(body.items())}
 
-    request_id = _text(body.get("request_id") or body.get("requestId"))
+    request_id = _text(body.get("request_id") or body.get("requestid"))
     errors = body.get("errors")
+    if errors is None and isinstance(body.get("error"), list):  # Walmart {"error": [{"code", ...}]}
+        errors = body["error"]
     if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
-        # SP-API: {"errors": [{"code", "message", "details"}]}
-        messages = [m for m in (_text(e.get("message")) for e in errors) if m]
-        return _text(errors[0].get("code")), " | ".join(messages) or None, None, request_id
+        # SP-API {"errors": [{"code", "message", "details"}]}; GraphQL's extensions.code; Square's detail
+        first = errors[0]
+        messages = [m for m in (_text(e.get("message") or e.get("detail") or e.get("description"))
+                                for e in errors) if m]
+        extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
+        code = first.get("code") or first.get("error_code") or extensions.get("code")
+        return _text(code), " | ".join(messages) or None, None, request_id
+    if isinstance(errors, str | dict) and errors:  # {"errors": "[API] Invalid API key ..."}
+        return _text(body.get("code")), _text(errors), None, request_id
     error = body.get("error")
     if isinstance(error, dict):
         # {"error": {"code", "message"}} as many REST APIs and ERPs answer

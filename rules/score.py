@@ -112,13 +112,23 @@ class Scorer:
 
 
 @cache
-def _calibration() -> tuple[tuple[float, float], ...]:
-    """(lowest score of a band, confidence) pairs, highest band first."""
+def _calibration() -> tuple[tuple[tuple[float, float], ...], float]:
+    """((lowest score of a band, confidence) pairs, highest band first; confidence unmatched)."""
     if not CALIBRATION_PATH.exists():
-        return ()
+        return (), UNMATCHED
     data = yaml.safe_load(CALIBRATION_PATH.read_text(encoding="utf-8")) or {}
     bands = [(float(b["from_score"]), float(b["confidence"])) for b in data.get("bands") or []]
-    return tuple(sorted(bands, reverse=True))
+    return tuple(sorted(bands, reverse=True)), float(data.get("unmatched", UNMATCHED))
+
+
+def reload_calibration() -> None:
+    """Read calibration.yaml again (after `opsdiag eval --calibrate` wrote it)."""
+    _calibration.cache_clear()
+
+
+def unmatched_confidence() -> float:
+    """How often an answer without a matching rule names the cause (never, by definition)."""
+    return _calibration()[1]
 
 
 def strength(ranked: list[Scored]) -> float:
@@ -132,12 +142,13 @@ def strength(ranked: list[Scored]) -> float:
 
 
 MARGIN = 4.0  # a rival this far below the top does not lower the strength
+UNMATCHED = 0.05  # before any calibration: an unknown answer is almost never the cause
 BELOW_EVERY_BAND = 0.1  # a score below the lowest calibrated band (evidence against the top answer)
 
 
 def confidence(value: float, bands: tuple[tuple[float, float], ...] | None = None) -> float:
     """The calibrated probability that an answer of this strength is right."""
-    for lowest, probability in bands if bands is not None else _calibration():
+    for lowest, probability in bands if bands is not None else _calibration()[0]:
         if value >= lowest:
             return probability
     return BELOW_EVERY_BAND

@@ -235,8 +235,10 @@ if __name__ == "__main__":
               show_default=True, help="the rules to evaluate")
 @click.option("--write", is_flag=True, help="write eval/RESULTS.md (and assign new corpus sources in eval/split.yaml)")
 @click.option("--misses", is_flag=True, help="list the tuning cases answered wrong (held-back ones are never listed)")
-def eval_corpus(kb_dir, write, misses):
+@click.option("--calibrate", is_flag=True, help="fit rules/calibration.yaml on the tuning part, then evaluate")
+def eval_corpus(kb_dir, write, misses, calibrate):
     """Accuracy and calibration on the real-error corpus (eval/), per part of the split."""
+    from rules import score
     from rules.engine import Engine
 
     from . import evaluate
@@ -250,6 +252,10 @@ def eval_corpus(kb_dir, write, misses):
     engine = Engine(rules, "eval")
     try:
         report = evaluate.evaluate(engine, cases, split)
+        if calibrate:
+            evaluate.write_calibration(evaluate.fit_calibration(report.parts["tuning"]))
+            score.reload_calibration()
+            report = evaluate.evaluate(engine, cases, split)
     finally:
         engine.close()
     text = evaluate.render(report, cases, split)

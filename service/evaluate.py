@@ -23,7 +23,9 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
+from rules import score
 from rules.engine import Engine
+from rules.normalize import normalize
 
 from .schemas import DiagnoseRequestSchema
 
@@ -56,6 +58,7 @@ class Outcome:
     field: str | None
     confidence: float
     refused: str | None = None
+    strength: float | None = None  # the score the confidence was read for (None: no rule matched)
 
     @property
     def top1(self) -> bool:
@@ -151,7 +154,9 @@ def run_case(engine: Engine, case: Case) -> Outcome:
     result = engine.diagnose(loaded)
     diagnoses = result["diagnoses"]
     top = diagnoses[0]
-    return Outcome(case, [d["category"] for d in diagnoses], top["owner"], top.get("field"), top["confidence"])
+    ranked, _raw = engine.rank(normalize(loaded))
+    return Outcome(case, [d["category"] for d in diagnoses], top["owner"], top.get("field"), top["confidence"],
+                   strength=score.strength(ranked) if ranked else None)
 
 
 @dataclass
@@ -220,6 +225,49 @@ def evaluate(engine: Engine, cases: list[Case], split: dict[str, str]) -> Report
     for case in cases:
         parts[split[case.source]].append(run_case(engine, case))
     return Report(parts)
+
+
+# ------------------------------------------------------------------ calibration
+
+MIN_BAND = 20  # cases a confidence band is fitted on, at least
+
+
+def _pooled(points: list[tuple[float, bool]]) -> list[list]:
+    """Pool-adjacent-violators: [lowest strength, hits, cases] blocks in order of strength whose
+    accuracy never falls as strength rises, each block at least MIN_BAND cases."""
+    blocks: list[list] = []
+    for strength, hit in sorted(points):
+        blocks.append([strength, int(hit), 1])
+        while len(blocks) > 1 and (blocks[-2][2] < MIN_BAND
+                                   or blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2]):
+            last = blocks.pop()
+            blocks[-1][1] += last[1]
+            blocks[-1][2] += last[2]
+    if len(blocks) > 1 and blocks[-1][2] < MIN_BAND:
+        last = blocks.pop()
+        blocks[-1][1] += last[1]
+        blocks[-1][2] += last[2]
+    return blocks
+
+
+def fit_calibration(outcomes: list[Outcome]) -> dict:
+    """Confidence bands from tuning outcomes: the observed top-1 accuracy of the answers at
+    each strength (isotonic, smoothed towards 1/2 by one hit and one miss)."""
+    matched = [(o.strength, o.top1) for o in outcomes if o.strength is not None]
+    unmatched = [o for o in outcomes if o.strength is None and o.refused is None]
+    bands = [{"from_score": round(lo, 2), "confidence": round((hits + 1) / (n + 2), 3), "cases": n}
+             for lo, hits, n in _pooled(matched)]
+    if bands:
+        bands[0]["from_score"] = -1000.0  # the lowest band takes every weaker answer
+    return {"fitted_on": f"tuning part of eval/corpus, {len(outcomes)} cases",
+            "unmatched": round((sum(o.top1 for o in unmatched) + 1) / (len(unmatched) + 2), 3),
+            "bands": list(reversed(bands))}
+
+
+def write_calibration(fitted: dict, path: Path = score.CALIBRATION_PATH) -> None:
+    header = ("# Confidence per evidence strength (rules/score.py), written by `opsdiag eval --calibrate`\n"
+              "# from the tuning part of the real-error corpus only. Do not edit by hand.\n")
+    path.write_text(header + yaml.safe_dump(fitted, sort_keys=False), encoding="utf-8")
 
 
 # ------------------------------------------------------------------ the report
