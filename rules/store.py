@@ -25,6 +25,16 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or DEFAULT_URL
 
 
+def missing_sqlite_file(url: str) -> bool:
+    """A SQLite URL whose file does not exist: opening it would create an empty store."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
+        and not database.startswith("file:") and not os.path.exists(database)
+
+
 class KbVersion(SQLModel, table=True):
     __tablename__ = "kb_version"
 

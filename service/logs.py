@@ -193,6 +193,16 @@ def _access_text(raw: str) -> str:
     return redact_text(raw.encode("latin-1", "replace").decode("utf-8", "replace"))
 
 
+_PLAIN_SEGMENT = re.compile(r"[a-z][a-z_.-]{0,31}")
+UNROUTED_SEGMENT = "{masked}"
+
+
+def _unrouted_path(path: str) -> str:
+    """A path no route knows may carry anything (`/nope/<a token>`): only plain lowercase
+    words are kept, every other segment is masked, whatever its shape."""
+    return "/".join(s if not s or _PLAIN_SEGMENT.fullmatch(s) else UNROUTED_SEGMENT for s in path.split("/"))
+
+
 def access(method: str, raw_path: str, route: str | None, status: int, seconds: float, request_id: str) -> None:
     """The access line of one request (service/envelope.py calls it once the response is built),
     masked here, field by field, so that the handler's filter has nothing left to do: written
@@ -200,6 +210,8 @@ def access(method: str, raw_path: str, route: str | None, status: int, seconds: 
     if not access_log.isEnabledFor(logging.INFO):
         return
     method, path = _access_text(method), _access_text(raw_path)
+    if route is None:
+        path = _unrouted_path(path)
     if _needs_masking("request_id", request_id):
         request_id = redact_text(request_id)
     access_log.info("%s %s %s", method, path, status, extra={

@@ -333,6 +333,7 @@ def test_the_kb_is_chosen_as_the_service_chooses_it(tmp_path):
     assert (local.version, local.source) == (KnowledgeBase(None, kb_dir).status().kb_version, "kb_content")
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     assert resolve(url, kb_dir).version == local.version, "an empty or missing store falls back to kb_content"
+    assert not (tmp_path / "kb.db").exists(), "probe item 11: reading a missing store creates no file"
     store = Store(url)
     store.create_schema()
     version, _ = store.publish(list(local.documents), author="test")

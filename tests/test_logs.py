@@ -73,8 +73,20 @@ def test_the_access_line_comes_masked(client, captured):
     client.get("/orders/13912345678", headers={"X-Request-ID": "jane.doe@example.com"})
     (line,) = [line for line in lines(captured) if line["logger"] == ACCESS_LOGGER]
     assert (line["message"], line["path"], line["request_id"], line["status"]) == \
-        ("GET /orders/[phone] 404", "/orders/[phone]", "[email]", 404)
+        ("GET /orders/{masked} 404", "/orders/{masked}", "[email]", 404)
     assert "13912345678" not in captured.getvalue() and "jane.doe" not in captured.getvalue()
+
+
+def test_a_path_no_route_knows_keeps_only_plain_words(client, captured):
+    """Probe item 10: `/nope/<token>` was logged in clear; any token shape is masked now."""
+    token = "Atza|IwEBIJ8xYz-Q_3kd8Ds9fK2L0mN4pQ7rS1tU5vW9xYz"
+    for path in (f"/nope/{token}", "/nope/eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl", "/a/B3x9QzT1/c"):
+        client.get(path)
+    paths = [line["path"] for line in lines(captured) if line["logger"] == ACCESS_LOGGER]
+    assert paths == ["/nope/{masked}", "/nope/{masked}", "/a/{masked}/c"]
+    assert "IwEBIJ8" not in captured.getvalue() and "eyJhbGciOi" not in captured.getvalue()
+    client.get("/healthz")
+    assert lines(captured)[-1]["path"] == "/healthz", "a known route is logged as it is"
 
 
 def test_app_log_lines_carry_the_request_id(app, captured):

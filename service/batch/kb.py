@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rules.engine import Engine
 from rules.loader import DEFAULT_KB_DIR, RuleDocument, build_rules, checksum, load_directory
-from rules.store import Store
+from rules.store import Store, missing_sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ def resolve(database_url: str | None, kb_dir: Path | str = DEFAULT_KB_DIR) -> Kb
 
     RuleSetError when kb_content is needed and broken.
     """
-    if database_url:
+    if database_url and missing_sqlite_file(database_url):
+        log.info("no rule store at %s; using %s", database_url, kb_dir)  # reading creates nothing
+    elif database_url:
         store = Store(database_url)
         try:
             version = store.current_version()
