@@ -244,6 +244,7 @@ class Workspace:
     def publish(self, actor: Actor, note: str = "") -> tuple[int, bool]:
         """Drafts -> a new immutable version, refused when any example would break."""
         note = redact_text(note)  # a version's note is stored and shown: no buyer data in it either
+        based_on = self.store.current_version()  # read first: the documents below build on it
         drafts = self.store.drafts()
         docs = self.working_documents()
         rules = build_rules(docs)
@@ -253,7 +254,7 @@ class Workspace:
         audit = [actor.entry("publish", d.rule_id, None, d.body) for d in drafts]
         if drafts:  # publishing nothing writes nothing
             audit.append(actor.entry("publish", None, None, {"note": note, "rules": len(docs)}))
-        return self.store.publish(docs, actor.key_id, note, drafts=drafts, audit=audit)
+        return self.store.publish(docs, actor.key_id, note, drafts=drafts, audit=audit, based_on=based_on)
 
     def rollback(self, version_id: int, actor: Actor) -> None:
         current = self.store.current_version()

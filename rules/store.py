@@ -116,6 +116,11 @@ class Conflict(Exception):
     """A compare-and-set lost: someone else changed the row first."""
 
 
+class CurrentMoved(Exception):
+    """The current version is no longer the one a publish was built on (a rollback or
+    another publish came first): publishing would silently undo it."""
+
+
 @dataclass(frozen=True)
 class Draft:
     rule_id: str
@@ -167,11 +172,14 @@ class Store:
             return [RuleDocument(row.file, json.loads(row.body)) for row in rows]
 
     def publish(self, docs: list[RuleDocument], author: str, note: str = "",
-                drafts: list[Draft] = (), audit: list[AuditEntry] = ()) -> tuple[int, bool]:
+                drafts: list[Draft] = (), audit: list[AuditEntry] = (),
+                based_on: int | None | object = ...) -> tuple[int, bool]:
         """Store `docs` as a new current version unless they equal the current one.
 
         The `drafts` it was built from are removed in the same transaction, each only if
         still at the revision that was read (else Conflict), and `audit` is appended.
+        With `based_on` (the current version id the docs were built from, None for an
+        empty store), the pointer moves only if it is still there (else CurrentMoved).
         Returns (version id, whether a new version was created).
         """
         digest = checksum(docs)
@@ -197,7 +205,15 @@ class Store:
                        body=json.dumps(doc.body, ensure_ascii=False, default=str))
                 for doc in docs
             )
-            if pointer:
+            if based_on is not ...:
+                moved = session.exec(update(KbPointer).where(
+                    KbPointer.name == "current", KbPointer.version_id == based_on).values(version_id=version.id))
+                if based_on is None and pointer is None:
+                    session.add(KbPointer(name="current", version_id=version.id))
+                elif moved.rowcount != 1:
+                    session.rollback()
+                    raise CurrentMoved(based_on)
+            elif pointer:
                 pointer.version_id = version.id
             else:
                 session.add(KbPointer(name="current", version_id=version.id))

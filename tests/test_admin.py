@@ -345,3 +345,28 @@ def test_store_down_admin_answers_503_and_diagnose_keeps_answering(tmp_path):
     assert client.get("/readyz").get_json()["store"] == "unavailable"
     assert app.extensions["contract_violations"] == []
     kb.engine.close()
+
+
+def test_a_rollback_made_while_a_publish_runs_is_not_undone(env, monkeypatch):
+    """Probe item 8: rollback to v1 answered 200, then the running publish made v7 from v6."""
+    app, kb, store, keys = env
+    client = app.test_client()
+    body, etag = read_rule(client, keys["viewer"])
+    assert client.put(f"/admin/v1/rules/{RULE}", json=retitled(body, "v2 title"),
+                      headers=auth(keys["editor"], **{"If-Match": etag})).status_code == 200
+    assert client.post("/admin/v1/publish", headers=auth(keys["publisher"])).status_code == 201  # v2
+    body, etag = read_rule(client, keys["viewer"])
+    assert client.put(f"/admin/v1/rules/{RULE}", json=retitled(body, "v3 title"),
+                      headers=auth(keys["editor"], **{"If-Match": etag})).status_code == 200
+    drafts = store.drafts
+
+    def rollback_lands_meanwhile():
+        assert client.post("/admin/v1/rollback/1", headers=auth(keys["publisher"])).status_code == 200
+        return drafts()
+
+    monkeypatch.setattr(store, "drafts", rollback_lands_meanwhile)
+    response = client.post("/admin/v1/publish", headers=auth(keys["publisher"]))
+    assert response.status_code == 409 and response.get_json()["title"] == "Current version changed"
+    monkeypatch.undo()
+    assert store.current_version() == 1, "the rollback stands"
+    assert [d.rule_id for d in store.drafts()] == [RULE], "the draft waits for the next publish"

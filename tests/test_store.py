@@ -109,3 +109,18 @@ def test_the_audit_log_refuses_updates_and_deletes(store):
             conn.execute(text(statement))
             conn.commit()
     assert [e.actor for e in store.audit()] == ["k1"]
+
+
+def test_a_publish_built_on_a_version_that_is_no_longer_current_is_refused(store):
+    """Probe item 8: a rollback made while a publish runs must not be silently undone."""
+    from rules.store import AuditEntry, CurrentMoved
+
+    docs = read_directory(KB_DIR)
+    v1, _ = store.publish(docs, author="t")
+    v2, _ = store.publish(changed(docs), author="t")
+    store.set_current(v1, AuditEntry(actor="t", action="rollback"))  # lands while the publish below runs
+    with pytest.raises(CurrentMoved):
+        store.publish(changed(changed(docs)), author="t", based_on=v2)
+    assert store.current_version() == v1, "the rollback stands"
+    v3, created = store.publish(changed(changed(docs)), author="t", based_on=v1)
+    assert created and store.current_version() == v3 and v3 > v2

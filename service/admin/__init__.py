@@ -11,7 +11,7 @@ from werkzeug.exceptions import PreconditionRequired
 
 from rules.curation import Actor, ExamplesBroken, NotFound, PreconditionFailed, Workspace
 from rules.loader import RuleSetError
-from rules.store import Conflict, Store
+from rules.store import Conflict, CurrentMoved, Store
 
 from ..problems import problem
 from ..schemas import DiagnoseRequestSchema
@@ -107,6 +107,13 @@ def stale(exc: PreconditionFailed):
 @bp.errorhandler(Conflict)
 def lost_race(exc: Conflict):
     return problem(412, "Precondition Failed", f"rule {exc.args[0]} was changed by someone else meanwhile")
+
+
+@bp.errorhandler(CurrentMoved)
+def current_moved(exc: CurrentMoved):
+    return problem(409, "Current version changed",
+                   "a rollback or another publish changed the current version while this publish ran; "
+                   "nothing was published: look at the versions and publish again")
 
 
 @bp.errorhandler(ExamplesBroken)
