@@ -200,6 +200,47 @@ _NOT_A_NAME = frozenset({
     "Reviews", "Level", "Group", "Portal", "Care", "Code", "Number", "Must", "Should", "Cannot", "Can", "Does",
     "Did", "Was", "Field", "Fields", "Identity", "Paid", "Payment", "Confirmed", "Requested", "Returned",
 })
+# Street addresses without a cue word, as order errors quote them: a house number and a
+# capitalised street name ending in a street type ("221B Baker Street", "1600 Amphitheatre
+# Parkway"); a street named by its local word ("Jalan Ampang", "Jl. Sudirman No. 12",
+# "Soi 5", "Rua Augusta"); flat, unit and suite numbers; UK postcodes and US state + ZIP;
+# a Chinese address from its province, city or district down to the house number (号).
+_STREET_TYPE = (r"(?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Parkway|"
+                r"Pkwy|Highway|Hwy|Terrace|Close|Crescent|Square|Sq|Row|Alley|Circle|Cir)")
+_STREET = re.compile(
+    r"(?<![\w-])\d{1,6}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?,?\s+(?:[A-Z][A-Za-z'’.-]*\s+){1,4}"
+    + _STREET_TYPE + r"\b\.?")
+_STREET_LOCAL = re.compile(
+    r"\b(?:Jalan|Jln\.?|Jl\.|Lorong|Soi|Thanon|Đường|Duong|Calle|Rua|Avenida|Av\.|Via|Rue)\s+"
+    r"[A-Z0-9À-Ý][\w'’.-]*(?:\s+(?:[A-Z0-9À-Ý][\w'’.-]*|No\.?\s*\d+\w?)){0,4}")
+_UNIT = re.compile(r"\b(?:Flat|Apt\.?|Apartment|Unit|Suite|Room|Floor|Block|Blk)\s*#?\d{1,5}[A-Za-z]?\b")
+_POSTCODE = re.compile(r"(?<![\w-])(?:[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]{2}\s\d{5}(?:-\d{4})?)(?![\w-])")
+_CN_ADDRESS = re.compile(
+    r"(?:[\u4e00-\u9fff]{2,7}(?:省|自治区))?(?:[\u4e00-\u9fff]{2,7}市)?(?:[\u4e00-\u9fff]{1,7}(?:区|县|旗|镇|乡))?"
+    r"[\u4e00-\u9fff\d]{1,14}(?:路|街|巷|大道|弄|胡同|道)[\u4e00-\u9fff\d]{0,8}?\d+号"
+    r"(?:[\d\u4e00-\u9fff-]{0,12}(?:室|栋|楼|单元|座))?"
+    r"|[\u4e00-\u9fff]{2,7}(?:省|自治区)[\u4e00-\u9fff]{2,7}市(?:[\u4e00-\u9fff]{1,7}(?:区|县))?"
+    r"|[\u4e00-\u9fff]{2,7}市[\u4e00-\u9fff]{1,7}(?:区|县)")
+# A name after the words an order error puts before the person it is for.
+_NAME_AFTER_ORDER = re.compile(
+    r"(?<![\w])((?i:order(?:ed)?\s+(?:for|by)|ship(?:ped|ping)?\s+to|deliver(?:ed|y)?\s+to|bill(?:ed)?\s+to|"
+    r"sold\s+to|sent\s+to)\s+)((?:[A-Z][a-z'’-]+)(?:\s+(?:[A-Z][a-z'’-]+|bin|binti|van|von|de|da|al)){1,3})"
+    r"(?![\w])")
+
+
+def _mask_addresses(text: str) -> str:
+    for pattern in (_STREET, _STREET_LOCAL, _UNIT, _POSTCODE):
+        text = pattern.sub(label(ADDRESS), text)
+    return _CN_ADDRESS.sub(label(ADDRESS), text)
+
+
+def _name_after_order(match: re.Match) -> str:
+    words = match.group(2).split()
+    if any(word in _NOT_A_NAME for word in words):
+        return match.group(0)
+    return f"{match.group(1)}{label(NAME)}"
+
+
 # Common Chinese surnames (compound ones first). Characters that also begin everyday words
 # in error messages (金额, 付款, 程序, 方法, 任务, 高风险...) are left out on purpose.
 _CN_SURNAMES = (
@@ -371,6 +412,8 @@ def _redact_text(text: str, regions: tuple[str, ...]) -> str:
     text = _TOKEN_WORD.sub(_secret_word, text)
     text = _mask_pairs(text)
     text = _EMAIL.sub(label(EMAIL), text)
+    text = _mask_addresses(text)
+    text = _NAME_AFTER_ORDER.sub(_name_after_order, text)
     text = _NAME_CUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{label(NAME)}{m.group(4)}", text)
     text = _NAME_CUE_ZH.sub(lambda m: f"{m.group(1)}{label(NAME)}", text)
     text = _NAME_BARE.sub(_bare_name, text)

@@ -535,3 +535,28 @@ def test_nothing_personal_or_secret_reaches_the_database_or_the_logs(tmp_path):
     assert leaks == {}
     leaked_back = [value for value in PLANTED if value in read_back]
     assert leaked_back == []  # what the admin API gives back comes from the masked store
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("Order for Zebulon Probeworth failed: ship to 221B Baker Street failed", "Order for [name] failed"),
+    ("收货地址 北京市朝阳区建国路88号 无法派送", "收货地址 [address] 无法派送"),
+    ("广东省深圳市南山区科技园路1号 超出配送范围", "[address] 超出配送范围"),
+    ("deliver to 1600 Amphitheatre Parkway, Mountain View, CA 94043", "deliver to [address]"),
+    ("Ship to: Flat 3, 10 Downing St, London SW1A 2AA", "London [address]"),
+    ("Jl. Sudirman No. 12 is outside the service area", "[address] is outside"),
+])
+def test_addresses_and_names_without_a_cue_word_are_masked(text, kept):
+    """Probe item 6: a street address and a name were stored in the gap samples in clear."""
+    masked = redact_text(text)
+    assert kept in masked
+    for part in ("Zebulon", "Probeworth", "Baker", "建国路", "科技园路", "Amphitheatre", "Downing", "Sudirman"):
+        assert part not in masked
+
+
+@pytest.mark.parametrize("text", [
+    "missing required field: shipping_address.postal_code", "Order for Product SKU-1 failed",
+    "The order 576461413038785752 cannot be shipped", "Invalid value for field ShipFromAddress.AddressLine1",
+    "HTTP 40001 error", "订单状态不允许发货",
+])
+def test_what_diagnosis_needs_is_not_taken_for_an_address(text):
+    assert redact_text(text) == text
