@@ -358,3 +358,23 @@ def test_jsonl_to_stdout_keeps_the_summary_on_stderr(tmp_path):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["error_id"] for r in records] == ["E1", "E2", "E3"]
     assert "Causes" in result.stderr and "Causes" not in result.stdout
+
+
+def test_the_summary_shows_no_personal_data(tmp_path):
+    """Probe item 5: e-mails in paths and shop names, and street addresses in unmatched
+    messages, were shown in clear by the terminal summary and the HTML report."""
+    rows = [
+        {"status": 404, "endpoint": "https://erp.example.com/customers/jane.doe@example.com/orders",
+         "context": {"shop_id": "shop-of-bob@example.com"}},
+        {"status": 200, "endpoint": "https://erp.example.com/api/x",
+         "body": {"code": 987001, "message": "Order for Zebulon Probeworth: ship to 221B Baker Street failed"}},
+    ]
+    source = tmp_path / "errors.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    html = tmp_path / "summary.html"
+    result = run_cli(source, "-o", tmp_path / "out.jsonl", "--summary", html)
+    assert result.exit_code == 0, result.output
+    for shown in (result.output, html.read_text(encoding="utf-8")):
+        for secret in ("jane.doe", "bob@example.com", "Zebulon", "Probeworth", "Baker Street"):
+            assert secret not in shown
+    assert "[email]" in result.output and "[address]" in result.output

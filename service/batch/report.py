@@ -13,6 +13,8 @@ from pathlib import Path
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from rules.redact import redact_text
+
 from .summary import DIMENSIONS, NONE, Share, Summary
 
 LABELS_PATH = Path(__file__).with_name("labels.yaml")
@@ -80,7 +82,7 @@ def _table(rows: list[tuple[str, int, float, str]], label_width: int = 36) -> li
 
 def render_text(run, lang: str = "en", top: int = TOP) -> str:
     """The summary as a terminal shows it (`run` is a service.batch.run.RunResult)."""
-    w, s = words(lang), run.summary
+    w, s = words(lang), run.summary.masked()
     lines = [
         f"{w['title']}: {run.input} ({run.kind}, {run.encoding})",
         f"{run.rows:,} {w['rows']}: {run.diagnosed:,} {w['diagnosed']}, {run.rejected:,} {w['rejected']}"
@@ -136,7 +138,7 @@ def _bars(shares: list[Share], lang: str) -> dict:
 
 
 def render_html(run, lang: str = "en", top: int = TOP) -> str:
-    s: Summary = run.summary
+    s: Summary = run.summary.masked()
     retried, retried_causes = s.retried()
     breakdowns = [
         {"name": name, "title": words(lang)["by_" + name], "approximate": name in s.approximate,
@@ -160,7 +162,7 @@ def render_html(run, lang: str = "en", top: int = TOP) -> str:
         retried=retried, retried_share=s.share(retried),
         retried_causes=[{"label": category_label(x.key, lang), "key": x.key, "count": x.count, "share": x.share}
                         for x in retried_causes[:top]],
-        rejects=run.rejects[:50],
+        rejects=[{"line": r.line, "reason": redact_text(r.reason)} for r in run.rejects[:50]],
     )
 
 

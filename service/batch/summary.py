@@ -7,8 +7,11 @@ past CAP distinct (key, cause) pairs in one breakdown, or CAP distinct unmatched
 messages, the rarest are dropped (the report then says the long tail is approximate).
 """
 
+import copy
 from collections import Counter
 from dataclasses import dataclass
+
+from rules.redact import redact_text
 
 DIMENSIONS = ("platform", "shop", "region", "endpoint", "code", "day", "retries")
 NONE = "(none)"
@@ -105,6 +108,23 @@ class Summary:
             if _prune(counter, CAP):
                 self.approximate.add(name)
         self.approximate |= other.approximate
+
+    def masked(self) -> "Summary":
+        """A copy fit to show: every key, rule title and unmatched message masked as logs are
+        (an e-mail in a path, a street address in a message). Keys that mask alike merge;
+        the masking runs once per distinct value, at most CAP of each."""
+        out = copy.copy(self.finish())
+        out.unmatched = Counter()
+        for message, n in self.unmatched.items():
+            out.unmatched[redact_text(message)] += n
+        out.rule_info = {rule: (c, o, redact_text(title), doc) for rule, (c, o, title, doc) in self.rule_info.items()}
+        out.dims = {}
+        for name, counter in self.dims.items():
+            masked: Counter = Counter()
+            for (key, category), n in counter.items():
+                masked[(redact_text(key) if isinstance(key, str) and key != NONE else key, category)] += n
+            out.dims[name] = masked
+        return out
 
     # -- reading ------------------------------------------------------------------------
 
