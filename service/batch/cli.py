@@ -1,8 +1,11 @@
 """`opsdiag batch`: diagnose a whole exported error log."""
 
 import csv
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -12,7 +15,7 @@ from rules.store import database_url
 
 from .readers import FORMATS, InputError
 from .report import render_text, write_html
-from .run import OUT_FORMATS, diagnose_file, output_format
+from .run import OUT_FORMATS, Interrupted, ResumeError, diagnose_file, output_format
 
 EXIT_REJECTED = 3  # the run finished, the output is written, but some lines were rejected
 SHOWN_REJECTS = 20
@@ -45,6 +48,24 @@ class _Progress:
         self.bar.__exit__(None, None, None)
 
 
+@contextmanager
+def _stop_on_signals():
+    """SIGTERM and SIGINT set an event the run checks after each chunk; the signal's
+    number is kept for the exit status (128 + signal, as a shell reports it)."""
+    stop, received = threading.Event(), []
+
+    def handler(signum, _frame):
+        received.append(signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop, received
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 @click.command("batch")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", default=None,
@@ -66,9 +87,11 @@ class _Progress:
               help="write every rejected line (line, fields, reason) to this CSV file")
 @click.option("--progress/--no-progress", default=None, help="default: a progress bar when stderr is a terminal")
 @click.option("--quiet", is_flag=True, help="no summary on the terminal")
+@click.option("--resume", is_flag=True,
+              help="carry on an interrupted run from its last complete row (OUTPUT.partial)")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=2000, hidden=True)
 def batch(input_path, output, fmt, summary_path, lang, workers, encoding, input_format, dask_address, kb_dir,
-          rejects_path, progress, quiet, chunk_size):
+          rejects_path, progress, quiet, resume, chunk_size):
     """Diagnose every error of an exported log (CSV, JSONL or HAR).
 
     Writes each row with its category, owner, rule, title, first repair step and doc
@@ -95,11 +118,20 @@ def batch(input_path, output, fmt, summary_path, lang, workers, encoding, input_
     show_progress = sys.stderr.isatty() if progress is None else progress
     bar = _Progress(input_path.name, input_path.stat().st_size) if show_progress else None
     try:
-        run = diagnose_file(input_path, output, out_format=fmt, lang=lang, workers=workers, encoding=encoding,
-                            input_format=input_format, dask=dask_address, kb_dir=kb_dir,
-                            database_url=None if kb_dir else database_url(), chunk_size=chunk_size,
-                            on_reject=on_reject, progress=bar)
-    except (InputError, RuleSetError, OSError, ImportError) as exc:
+        with _stop_on_signals() as (stop, received):
+            run = diagnose_file(input_path, output, out_format=fmt, lang=lang, workers=workers, encoding=encoding,
+                                input_format=input_format, dask=dask_address, kb_dir=kb_dir,
+                                database_url=None if kb_dir else database_url(), chunk_size=chunk_size,
+                                on_reject=on_reject, progress=bar, stop=stop, resume=resume)
+    except Interrupted as exc:
+        if bar:
+            bar.close()
+            bar = None
+        where = (f"; {exc.partial} holds the rows before it: run the same command with --resume to go on"
+                 if exc.partial else "")
+        click.echo(f"opsdiag batch: interrupted at record {exc.records + 1:,} of {input_path.name}{where}", err=True)
+        sys.exit(128 + (received[0] if received else signal.SIGTERM))
+    except (InputError, RuleSetError, OSError, ImportError, ResumeError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         if bar:

@@ -8,10 +8,18 @@ processes (each compiles its own Engine from the KB snapshot), or
 the workers of a Dask distributed cluster (--dask), which get the snapshot once.
 
 `diagnose_file` is the entry point for the command and for the benchmark.
+
+A run never leaves an output that looks complete when it is not: rows go to
+`OUTPUT.partial`, renamed to OUTPUT once the last row is written. When `stop` is set (the
+command sets it on SIGTERM or SIGINT) the run stops after the chunk being written,
+lets the workers go, and raises Interrupted; `OUTPUT.partial` then ends on a complete
+row and `OUTPUT.partial.progress` says how many input records it covers, so that
+`resume=True` carries on from there.
 """
 
 import csv
 import io
+import json
 import os
 import sys
 import threading
@@ -37,6 +45,18 @@ CHUNK_SIZE = 2000
 MAX_REJECTS_KEPT = 1000
 OUT_FORMATS = ("csv", "jsonl")
 BOM = "\ufeff"
+
+
+class Interrupted(Exception):
+    """The run was stopped; its output so far is in `partial`, covering `records` input records."""
+
+    def __init__(self, run: "RunResult", partial: str | None, records: int):
+        super().__init__(f"interrupted after {records:,} records")
+        self.run, self.partial, self.records = run, partial, records
+
+
+class ResumeError(Exception):
+    """--resume was asked but there is nothing to resume from, or not for this input."""
 
 
 @dataclass
@@ -139,13 +159,47 @@ def _in_process(snapshot: KbSnapshot, job: Job, chunks: Iterator[list]) -> Itera
         yield local.process(chunk)
 
 
-def _open_output(output: str | Path | None) -> tuple[BinaryIO | None, bool]:
+PARTIAL, PROGRESS = ".partial", ".partial.progress"
+
+
+def _input_identity(path: Path) -> dict:
+    stat = path.stat()
+    return {"input": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _resume_point(output: str, path: Path) -> tuple[int, int]:
+    """(input records already written, bytes of OUTPUT.partial that hold them)."""
+    try:
+        progress = json.loads(Path(output + PROGRESS).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResumeError(f"nothing to resume: {output + PROGRESS} is missing or unreadable") from exc
+    if {k: progress.get(k) for k in ("input", "size", "mtime_ns")} != _input_identity(path):
+        raise ResumeError(f"{output + PROGRESS} was written for another input, or the input changed")
+    return int(progress["records"]), int(progress["bytes"])
+
+
+def _open_output(output: str | Path | None, resume_at: int | None) -> tuple[BinaryIO | None, bool]:
     if output is None:
         return None, False
     if str(output) == "-":
         sys.stdout.flush()
         return sys.stdout.buffer, False
-    return open(output, "wb"), True  # noqa: SIM115
+    if resume_at is None:
+        return open(str(output) + PARTIAL, "wb"), True  # noqa: SIM115
+    stream = open(str(output) + PARTIAL, "r+b")  # noqa: SIM115
+    stream.truncate(resume_at)  # a row cut by a hard kill after the last progress mark goes
+    stream.seek(resume_at)
+    return stream, True
+
+
+def _skip(records: Iterator[list], count: int) -> Iterator[list]:
+    """The chunks of records after the first `count` records."""
+    for chunk in records:
+        if count >= len(chunk):
+            count -= len(chunk)
+            continue
+        yield chunk[count:]
+        count = 0
 
 
 def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_format: str | None = None,
@@ -153,13 +207,21 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
                   input_format: str | None = None, dask: Any = None, kb: KbSnapshot | None = None,
                   kb_dir: str | Path | None = None, database_url: str | None = None,
                   chunk_size: int = CHUNK_SIZE, on_reject: Callable[[Reject], None] | None = None,
-                  progress: Callable[[int, int, int], None] | None = None) -> RunResult:
+                  progress: Callable[[int, int, int], None] | None = None,
+                  stop: threading.Event | None = None, resume: bool = False) -> RunResult:
     """Diagnose every record of `path`, write the enriched rows to `output` (None: nowhere,
     "-": stdout) and return the counts and the summary.
 
     The knowledge base is `kb`, else the store at `database_url` if it answers and holds a
-    version, else kb_content (`kb_dir`). InputError when the file cannot be read at all.
+    version, else kb_content (`kb_dir`). InputError when the file cannot be read at all;
+    Interrupted when `stop` was set; ResumeError when `resume` finds nothing to resume.
+    With `resume` the summary counts the rows of this run only.
     """
+    path = Path(path)
+    to_file = output is not None and str(output) != "-"
+    done, resume_at = _resume_point(str(output), path) if resume and to_file else (0, None)
+    if resume and not to_file:
+        raise ResumeError("--resume needs an output file")
     started = time.perf_counter()
     out_format = output_format(output, out_format)
     if out_format not in OUT_FORMATS:
@@ -170,7 +232,8 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
         layout = source.layout
         taken = {n.strip().lower() for n in layout.header} if layout else set(PROJECTION)
         job = Job(source.kind, out_format, lang, source.encoding, layout, _diag_names(taken), uuid.uuid4().hex)
-        chunks = source.chunks(chunk_size)
+        sizes: deque = deque()
+        chunks = _measured(_skip(source.chunks(chunk_size), done) if done else source.chunks(chunk_size), sizes)
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None
         head = [c for c in (first, second) if c is not None]
@@ -183,14 +246,18 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
             results, used = _pool(snapshot, job, all_chunks, workers), workers
         run = RunResult(str(path), None if output is None else str(output), source.kind, source.encoding,
                         out_format, snapshot.version, snapshot.source, used)
-        stream, close = _open_output(output)
+        stream, close = _open_output(output, resume_at)
+        records = done
         try:
-            if stream is not None:
+            if stream is not None and resume_at is None:
                 _write_header(stream, job)
                 stream.flush()  # before any worker is forked
             for result in results:
                 if stream is not None:
                     stream.write(result.data)
+                records += sizes.popleft()
+                if close:
+                    _mark_progress(stream, str(output), path, records)
                 run.summary.merge(result.summary)
                 run.diagnosed += result.diagnosed
                 run.rejected += len(result.rejects)
@@ -203,15 +270,37 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
                         on_reject(reject)
                 if progress is not None:
                     progress(source.position, source.size, run.rows)
+                if stop is not None and stop.is_set():
+                    results.close()  # cancels what is queued, lets the workers go
+                    raise Interrupted(run, str(output) + PARTIAL if close else None, records)
         finally:
             if close:
                 stream.close()
             elif stream is not None:
                 stream.flush()
+        if close:
+            os.replace(str(output) + PARTIAL, output)  # complete: only now under its own name
+            Path(str(output) + PROGRESS).unlink(missing_ok=True)
         if dask is not None:
             run.workers = 0  # a cluster: see its dashboard
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _measured(chunks: Iterator[list], sizes: deque) -> Iterator[list]:
+    """The chunks, each one's record count noted as it goes out (results come back in order)."""
+    for chunk in chunks:
+        sizes.append(len(chunk))
+        yield chunk
+
+
+def _mark_progress(stream: BinaryIO, output: str, path: Path, records: int) -> None:
+    """After each chunk: the partial output is flushed, then the mark says what it covers."""
+    stream.flush()
+    mark = {**_input_identity(path), "records": records, "bytes": stream.tell()}
+    temporary = output + PROGRESS + ".tmp"
+    Path(temporary).write_text(json.dumps(mark), encoding="utf-8")
+    os.replace(temporary, output + PROGRESS)
 
 
 def _chain(head: list, rest: Iterator) -> Iterator:

@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import re
+import signal
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -469,8 +470,12 @@ _local: Worker | None = None
 
 
 def init_process(snapshot: KbSnapshot, job: Job) -> None:
-    """Initializer of a pool process: compile the engine once."""
+    """Initializer of a pool process: compile the engine once. A signal meant for the run
+    (Ctrl-C reaches the whole process group) is the driver's to handle: it stops after the
+    chunk being written and lets the pool go."""
     global _local
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _local = Worker(snapshot.engine(), job)
 
 
