@@ -30,7 +30,7 @@ def _reader(source: str, name: str):
         def body_value(fact):
             doc = getattr(fact, source)
             if not isinstance(doc, dict | list):
-                return None
+                return doc if name == "to_string(@)" and isinstance(doc, str) else None
             try:
                 return expr.search(doc)
             except (jmespath.exceptions.JMESPathError, TypeError, ValueError):

@@ -100,9 +100,13 @@ def extractor(source: str, name: str) -> Callable[[Fact], Any]:
         if steps is not None or name == "to_string(@)":
             walk = _walker(steps) if steps is not None else _to_string
 
+            whole_text = steps is None  # to_string(@) reads a text body too
+
             def get(fact: Fact) -> Any:
                 doc = getattr(fact, source)
-                return walk(doc) if isinstance(doc, dict | list) else None
+                if isinstance(doc, dict | list):
+                    return walk(doc)
+                return doc if whole_text and isinstance(doc, str) else None
             return get
         expr = jmespath.compile(name)
 

@@ -22,6 +22,8 @@ from .schema import compile_regex
 from .score import Scored, unmatched_confidence
 
 FALLBACK_PATH = Path(__file__).with_name("fallback.yaml")
+# {field} in a text when the error names no field: words that read naturally, not "?"
+FIELD_UNNAMED = {"en": "the field the message names", "zh-CN": "报错信息中指出的字段"}
 MAX_EVIDENCE_CHARS = 300
 
 
@@ -150,11 +152,11 @@ def diagnosis(explainer: Explainer, scored: Scored, fact: Fact, lang: str, raw: 
               values: dict, confidence: float, finder: fields.FieldFinder) -> dict:
     rule = scored.rule
     captured = explainer.captures(fact)
-    field = finder.named(rule.category, captured)
+    field = finder.named(rule.category, captured, rule.field)
     if field and "field" not in captured:
         captured["field"] = field
-    if captured:
-        values = {**values, **{k: ("?" if v == "" else v) for k, v in captured.items()}}
+    values = {**values, "field": FIELD_UNNAMED.get(lang, FIELD_UNNAMED["en"]),
+              **{k: ("?" if v == "" else v) for k, v in captured.items()}}
     title, explanation, steps = explainer.templates(lang)
     evidence = explainer.evidence(fact, raw)
     evidence.update(captured)

@@ -14,7 +14,7 @@ from typing import Any
 
 from .normalize import Fact
 
-NAME = r"[A-Za-z_$][\w$\-]*(?:(?:\.|->)[A-Za-z_$][\w$\-]*|\[\d*\])*"
+NAME = r"[A-Za-z_$][\w$\-]{0,63}(?:(?:\.|->)[A-Za-z_$][\w$\-]{0,63}|\[\d{0,9}\]){0,12}"
 # The ways messages name a field; the earliest hit in the message names it.
 PATTERNS = (
     rf"\bparam(?:eter)?s?\s+['\"`“]?(?P<field>{NAME})['\"`”]?\s+(?:is|are)\s+(?:missing|required|invalid|empty|not)",
@@ -34,6 +34,8 @@ PATTERNS = (
 # One pass over the message for all of them (group f<i> is pattern i's field).
 _ANY = re.compile("|".join(f"(?:{p.replace('(?P<field>', f'(?P<f{i}>')})" for i, p in enumerate(PATTERNS)),
                   re.IGNORECASE)
+MAX_SCAN = 1000  # a message names its field early; repetition bounds keep each try short
+
 # Words that these patterns can catch but that name no field.
 NOT_FIELDS = frozenset({
     "a", "an", "the", "this", "that", "it", "one", "or", "and", "field", "fields", "param", "params",
@@ -78,7 +80,7 @@ def _from_body(body: Any) -> str | None:
 def from_message(message: str | None) -> str | None:
     if not message:
         return None
-    for match in _ANY.finditer(message[:2000]):
+    for match in _ANY.finditer(message[:MAX_SCAN]):
         name = _clean(next(value for value in match.groups() if value is not None))
         if name:
             return name
@@ -95,10 +97,13 @@ class FieldFinder:
         self.fact = fact
         self._general = self._UNREAD
 
-    def named(self, category: str, captured: dict[str, str]) -> str | None:
-        """The field a diagnosis of this category is about, if the error names one."""
+    def named(self, category: str, captured: dict[str, str], fixed: str | None = None) -> str | None:
+        """The field a diagnosis of this category is about, if the error names one: what the
+        rule's regex captured, else the field the rule names, else the error's own reading."""
         if "field" in captured and (name := _clean(captured["field"])):
             return name
+        if fixed:
+            return fixed
         if not category.startswith(FIELD_CATEGORIES):
             return None
         if self._general is self._UNREAD:

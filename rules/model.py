@@ -1,6 +1,7 @@
 """Immutable rule objects, built by the loader and consumed by the compiler."""
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 PLATFORMS = ("tiktok_shop", "amazon_sp", "shopee", "lazada", "generic")
@@ -53,7 +54,8 @@ class Rule:
     examples_no_match: tuple[dict, ...] = ()
     file: str = ""
     against: tuple[Condition, ...] = ()  # `unless`: evidence that counts against the rule
-    document: dict = field(default_factory=dict, compare=False, repr=False)
+    field: str | None = None  # the request field the rule's error is about, when fixed
+    document: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def applies_to(self, platform: str, region: str | None, domain: str) -> bool:
         """Whether a payload of this platform/region/domain can meet this rule at all."""

@@ -9,6 +9,7 @@ anything: payloads reach it from HTTP, from log files and from rule examples.
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -125,7 +126,8 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
             parser.feed(body[:MAX_TEXT_SCAN])
         return None, " ".join(parser.title + parser.text) or None, None, None
     if fmt == "text":
-        return oauth_error(body), body, None, None
+        code, message = leading_code(body)
+        return code or oauth_error(body), message, None, None
     if isinstance(body, list):
         first = next((item for item in body if isinstance(item, dict)), None)
         return read_envelope(first, "json") if first else (None, None, None, None)
@@ -150,14 +152,22 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
         return _text(body.get("code")), _text(errors), None, request_id
     error = body.get("error")
     if isinstance(error, dict):
-        # {"error": {"code", "message"}} as many REST APIs and ERPs answer
+        # {"error": {"code", "message"}} as many REST APIs and ERPs answer; MediaWiki's info
         return (_text(error.get("code") or error.get("type")),
-                _text(error.get("message") or error.get("description")),
+                _text(error.get("message") or error.get("description") or error.get("info")),
                 _text(error.get("type")), request_id)
     if isinstance(error, str) and error:
         # Shopee {"error", "message"}; OAuth 2.0 {"error", "error_description"}
         message = body.get("message") or body.get("error_description") or body.get("msg")
+        if " " in error.strip() and not message:  # {"error": "Invalid API key: ..."} is a sentence
+            return _text(body.get("code")), error, None, request_id
         return error, _text(message), None, request_id
+    data = body.get("data")
+    if str(body.get("code", "")) == "0" and isinstance(data, dict) and isinstance(data.get("errors"), list):
+        # TikTok Shop batch operations: code 0 on top, each failure in data.errors[]
+        return read_envelope(data, "json")[:3] + (request_id,)
+    if "result_code" in body or "result_message" in body:  # Lazada Media Center
+        return _text(body.get("result_code")), _text(body.get("result_message")), None, request_id
     if "type" in body and "code" in body:
         # Lazada {"type": ISV|ISP|SYSTEM, "code", "message"}
         return _text(body.get("code")), _text(body.get("message")), _text(body.get("type")), request_id
@@ -165,6 +175,31 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     message = (body.get("message") or body.get("msg") or body.get("error_message")
                or body.get("detail") or body.get("title") or body.get("errmsg"))
     return _text(code), _text(message), None, request_id
+
+
+# A code standing before the message in a log line: `36004001 "rt has expired"`,
+# `E034: Order Item must be packed`, `IncompleteSignature: ...`, `code=36009002 (...)`,
+# and the lazop SDK's `...^_^CODE^_^message` layout.
+_CODE = (r"\d{3,10}|[A-Z]{1,4}\d{2,6}|[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z][A-Z0-9]*(?:[_.][A-Z0-9]+)+"
+         r"|[a-z]+(?:[_.][a-z0-9]+)+")
+_LEADING_CODE = re.compile(
+    rf"^\s*(?:\d{{3}}\s+)?\[?(?P<code>{_CODE})\]?(?:\s*(?:[:\-–—·|]\s*|\s+[\"'“(])(?P<message>.+)|\s*$)", re.DOTALL)
+_CODE_EQUALS = re.compile(r"\b(?:error_?)?code\s*[=:]\s*[\"']?(?P<code>[\w.-]{2,64})")
+LAZOP_SEPARATOR = "^_^"
+_EXCEPTION_NAMES = ("Error", "Exception", "Fault")
+
+
+def leading_code(text: str) -> tuple[str | None, str]:
+    """(a code the text names, the message) of a plain-text body."""
+    head = text[:MAX_TEXT_SCAN]
+    if head.count(LAZOP_SEPARATOR) >= 2:  # the lazop SDK's log line: ...^_^url^_^CODE^_^message
+        *_, code, message = head.split(LAZOP_SEPARATOR)
+        return code.strip() or None, message.strip() or text
+    match = _LEADING_CODE.match(head)
+    if match and not match.group("code").endswith(_EXCEPTION_NAMES):  # "CustomError: ..." is a class
+        return match.group("code"), text
+    match = _CODE_EQUALS.search(head)
+    return (match.group("code") if match else None), text
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -169,6 +169,8 @@ class ThenSchema(Schema):
 
     category = fields.String(required=True)
     owner = fields.String(validate=validate.OneOf(OWNERS))
+    # the request field the error is about, where the code names it and the message does not
+    field = fields.String(validate=validate.Regexp(r"^[A-Za-z_$][\w$.\[\]-]{0,119}$"))
     doc_url = fields.Url(required=True, schemes={"https", "http"})
     en = fields.Nested(TextSchema, required=True)
     zh_cn = fields.Nested(TextSchema, required=True, data_key="zh-CN")
@@ -251,6 +253,7 @@ class RuleSchema(Schema):
             category=then["category"],
             owner=then.get("owner") or categories()[then["category"]],
             doc_url=then["doc_url"],
+            field=then.get("field"),
             texts=texts,
             source=data["source"].strip(),
             examples_match=tuple(data["examples"]["match"]),

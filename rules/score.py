@@ -45,11 +45,13 @@ WEIGHTS = {
     "method": 0.5,
     "body_format": 3.0,  # an HTML page is a front end's answer, not the API's
 }
+CODE_WORDS = 5.0  # a regex on the code reads its words (`MissingParameter`): less than the code itself
 OPERATION_PATH = 4.0  # a path anchored at its start names one operation
 RANGE_FACTOR = 0.5  # a status class (gte 500) says less than one status
 ABSENCE_FACTOR = 0.5  # `exists: false`: something the request or response lacks
 ONE_HOST = 2.0  # a host named whole, not a keyword of it
 REGIONS = 2.0  # a rule written for some regions only, in one of them
+PLATFORM = 2.0  # a rule written for the payload's own platform knows what its words mean there
 AGAINST = 12.0  # what one test of `unless` that holds takes off
 EXCLUDING = frozenset({"ne", "not_in", "not_regex"})
 
@@ -61,7 +63,9 @@ def condition_weight(cond: Condition) -> float:
     if set(ops) <= EXCLUDING:
         return 0.0
     weight = WEIGHTS.get(cond.label, WEIGHTS.get(cond.source, 1.0))
-    if cond.source == "path" and (str(ops.get("regex", "")).startswith("^/") or "eq" in ops):
+    if cond.source == "code" and "regex" in ops:
+        weight = CODE_WORDS  # the words of a code no rule knows, not the code itself
+    elif cond.source == "path" and (str(ops.get("regex", "")).startswith("^/") or "eq" in ops):
         weight = OPERATION_PATH
     elif cond.source == "host" and (str(ops.get("regex", "")).endswith("$") or "eq" in ops):
         weight = ONE_HOST
@@ -79,6 +83,8 @@ def rule_weight(rule: Rule) -> tuple[float, tuple[tuple[str, float], ...]]:
     counted = tuple((cond.label, round(condition_weight(cond), 2)) for cond in rule.conditions)
     if rule.regions is not None:
         counted += (("region", REGIONS),)
+    if "generic" not in rule.platforms:
+        counted += (("platform", PLATFORM),)
     return round(sum(w for _, w in counted), 2), counted
 
 
@@ -103,6 +109,10 @@ class Scorer:
 
     def score(self, rule: Rule, fact: Fact) -> Scored:
         total, counted = self._weights.get(rule.id) or rule_weight(rule)
+        if 200 <= fact.status < 300 and any(label == "status" for label, _ in counted):
+            # marketplaces answer errors with 200 and a code: a 200 tells nothing of the cause
+            counted = tuple((label, 0.0 if label == "status" else w) for label, w in counted)
+            total = round(sum(w for _, w in counted), 2)
         against = tuple(cond.label for cond in rule.against if holds(cond, fact)) if rule.against else ()
         return Scored(rule, round(total - AGAINST * len(against), 2), counted, against)
 

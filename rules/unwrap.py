@@ -12,14 +12,16 @@ which every envelope reader understands. Only bounded, literal parsing: no eval.
 """
 
 import ast
+import itertools
 import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-MAX_SCAN = 64 * 1024
-MAX_LITERAL = 16 * 1024
-MAX_STARTS = 8
+MAX_SCAN = 16 * 1024  # renderings carry the envelope near their start; the scan cost stays bounded
+MAX_LITERAL = 8 * 1024  # a rendering's envelope is small; the scan stays cheap whatever the text
+MAX_STARTS = 4
+_OPENING = re.compile(r"[{\[(]")
 # Keys that make a mapping an error envelope (a data object is not an error).
 ENVELOPE_KEYS = frozenset({
     "error", "errors", "code", "message", "msg", "error_description", "error_code", "errorcode",
@@ -30,7 +32,14 @@ OAUTH_ERRORS = re.compile(
     r"|unsupported_response_type|invalid_token|insufficient_scope|access_denied|expired_token)\b")
 _JS_KEY = re.compile(r"([{,]\s*)([A-Za-z_$][\w$]*)\s*:")
 _SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
-_PHP_ITEM = re.compile(r"^\s*\[([^\]]+)\]\s*=>\s*(.*?)\s*$", re.MULTILINE)
+# print_r's `[key] => value`, one per line or run together on one line; a property's
+# visibility is written `[message:protected]`, `[*message]` or `[data:Class:private]`.
+# Every repetition is bounded, so that no text makes a scan more than linear.
+_PHP_ITEM = re.compile(r"\[\*?([^\[\]:\n]{1,64})(?::[^\]\n]{0,128})?\]\s{0,8}=>[ \t]{0,8}([^\n\[]{0,2000})")
+# JSON cut short by a log ("... (truncated...)"): its first code and message still read.
+_CUT_FIELD = re.compile(r"\"(code|message|error|error_description|msg)\"\s*:\s*(?:\"((?:[^\"\\]|\\.){1,2000})|(-?\d+))")
+# A feed processing report: a tab-separated header naming error-code and error-message.
+_REPORT_HEADER = re.compile(r"^(?=[^\n]*\berror-code\b)[^\n]*\t[^\n]*$", re.MULTILINE)
 _XML_TAG = re.compile(r"<(?:\w+:)?(Code|code|ErrorCode|errorCode|ResultMessageCode|Message|message|ErrorMessage|"
                       r"ResultDescription|Detail|detail|faultstring|faultcode)(?:\s[^>]*)?>([^<]{1,2000})</")
 _XML_CODE_ATTR = re.compile(r"<Error\s+code=\"([^\"]{1,64})\"")
@@ -99,13 +108,13 @@ def _literal(chunk: str) -> Any:
 
 
 def _embedded(text: str) -> Any:
-    starts = [m.start() for m in re.finditer(r"[{\[(]", text[:MAX_SCAN])][:MAX_STARTS]
+    starts = [m.start() for m in itertools.islice(_OPENING.finditer(text, 0, MAX_SCAN), MAX_STARTS)]
     for start in starts:
         chunk = _balanced(text, start)
         if chunk is None:
             try:  # JSON cut short in a log line: the start of it still reads as JSON
                 value, _end = json.JSONDecoder().raw_decode(text[start:start + MAX_SCAN])
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if _is_envelope(value):
                 return value
@@ -119,10 +128,29 @@ def _embedded(text: str) -> Any:
 def _php(text: str) -> dict | None:
     items = {}
     for key, value in _PHP_ITEM.findall(text[:MAX_SCAN]):
-        key = key.strip("'\"").lower()
+        key, value = key.strip("'\" ").lower(), value.strip().rstrip(" )")
         if value and not value.startswith(("Array", "stdClass Object")) and key not in items:
             items[key] = value
     return items if _is_envelope(items) else None
+
+
+def _cut_json(text: str) -> dict | None:
+    found: dict[str, str] = {}
+    for key, text_value, number in _CUT_FIELD.findall(text[:MAX_SCAN]):
+        found.setdefault(key, text_value or number)
+    return found if ("code" in found or "error" in found) else None
+
+
+def _report(text: str) -> dict | None:
+    """The first data row of a tab-separated feed report with error-code / error-message columns."""
+    header = _REPORT_HEADER.search(text[:MAX_SCAN])
+    if not header:
+        return None
+    names = header.group(0).split("\t")
+    row = text[header.end():].strip("\r\n").split("\n", 1)[0].split("\t")
+    cells = dict(zip(names, row, strict=False))
+    code, message = cells.get("error-code"), cells.get("error-message")
+    return {"code": code, "message": message} if code or message else None
 
 
 def _xml(text: str) -> dict | None:
@@ -167,7 +195,7 @@ def unwrap(text: str, depth: int = 0) -> Any:
             return unwrap(inner, depth + 1)
     if stripped[0] == "<" or "<?xml" in stripped[:200]:
         return _xml(stripped)
-    return _embedded(stripped) or _php(stripped) or _pairs(stripped)
+    return _embedded(stripped) or _php(stripped) or _cut_json(stripped) or _report(stripped) or _pairs(stripped)
 
 
 def oauth_error(text: str) -> str | None:

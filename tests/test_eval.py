@@ -37,10 +37,12 @@ def test_the_split_is_frozen_by_source_and_holds_back_a_third():
     assert len(held) >= len(CASES) / 3
 
 
-def test_no_case_is_a_rule_example(kb_rules):
+def test_no_held_back_case_is_a_rule_example(kb_rules):
+    """A rule example copied from a held-back case (or from its thread) would tune on it:
+    such a source moves to the tuning part (eval/README.md lists those moved)."""
     examples = {json.dumps([e.get("endpoint"), e.get("body")], sort_keys=True, default=str)
                 for rule in kb_rules for e in rule.examples_match + rule.examples_no_match}
-    for case in CASES:
+    for case in (c for c in CASES if SPLIT.get(c.source) == "heldback"):
         assert json.dumps([case.payload.get("endpoint"), case.payload.get("body")], sort_keys=True) not in examples, \
             case.id
 

@@ -31,7 +31,7 @@ def sku_error(sku: str, code: int = 12019999, **extra) -> dict:
     return {"status": 200, "endpoint": f"{TIKTOK}?app_key=abc&access_token=ROW_tokentoken{sku}&sign=f00d{sku}",
             "method": "POST", "platform": "tiktok_shop",
             "headers": {"x-tts-access-token": f"TTP_secret_{sku}"},
-            "body": {"code": code, "message": f"Invalid parameter: sku {sku}", "request_id": f"2026ABCDEF{sku}",
+            "body": {"code": code, "message": f"Listing not accepted for sku {sku}", "request_id": f"2026ABCDEF{sku}",
                      "data": {"recipient_address": {"name": "Wang Xiaoming", "phone_number": "+86 139 1234 5678"}}},
             **extra}
 
@@ -42,7 +42,7 @@ COLOUR = "Buyer {email} chose colour {colour} which this listing does not offer"
 def colour_error(colour: str) -> dict:
     return {"status": 200, "endpoint": "https://partner.shopeemobile.com/api/v2/product/add_item",
             "platform": "shopee",
-            "body": {"error": "error_param_colour", "message": COLOUR.format(email=f"{colour}.fan@example.com",
+            "body": {"error": "error_colour", "message": COLOUR.format(email=f"{colour}.fan@example.com",
                                                                              colour=colour)}}
 
 
@@ -104,9 +104,9 @@ def test_unmatched_payloads_are_kept_masked_and_grouped_matched_ones_are_not(env
 
     shapes, samples = rows(store)
     by_code = {s.code: s for s in shapes}
-    assert set(by_code) == {"12019999", "error_param_colour"}  # the matched 106001 was not kept
-    assert by_code["12019999"].count == 3 and by_code["12019999"].shape == "Invalid parameter: sku <NUM>"
-    colours = [s for s in shapes if s.code == "error_param_colour"]
+    assert set(by_code) == {"12019999", "error_colour"}  # the matched 106001 was not kept
+    assert by_code["12019999"].count == 3 and by_code["12019999"].shape == "Listing not accepted for sku <NUM>"
+    colours = [s for s in shapes if s.code == "error_colour"]
     assert [s.count for s in colours] == [1, 1]  # words differ: two shapes, merged only when mining
     stored = json.dumps([s.payload for s in samples] + [s.message for s in samples] + [s.shape for s in shapes])
     for planted in ("Wang Xiaoming", "139 1234 5678", "ROW_tokentoken", "TTP_secret", "f00d", "red.fan@example.com",
@@ -119,10 +119,10 @@ def test_unmatched_payloads_are_kept_masked_and_grouped_matched_ones_are_not(env
     assert sample["body"]["request_id"].startswith("2026ABCDEF")  # request ids stay: they name no one
 
     found = {g.code: g for g in top_gaps(store)}
-    assert found["12019999"].template == "Invalid parameter: sku <NUM>" and found["12019999"].count == 3
-    assert found["error_param_colour"].template == COLOUR.format(email="[email]", colour="<*>")
-    assert found["error_param_colour"].count == 2
-    assert [g.code for g in top_gaps(store)] == ["12019999", "error_param_colour"]  # most frequent first
+    assert found["12019999"].template == "Listing not accepted for sku <NUM>" and found["12019999"].count == 3
+    assert found["error_colour"].template == COLOUR.format(email="[email]", colour="<*>")
+    assert found["error_colour"].count == 2
+    assert [g.code for g in top_gaps(store)] == ["12019999", "error_colour"]  # most frequent first
 
 
 def test_a_curators_trial_in_the_console_is_not_a_gap(env):
@@ -148,7 +148,7 @@ def test_counts_add_up_across_flushes_and_samples_are_capped(env, monkeypatch):
     assert [s.count for s in shapes] == [2 * (gaps.SAMPLES_PER_SHAPE + 2)]
     assert len(samples) == gaps.SAMPLES_PER_SHAPE  # the latest ones
     newest = json.loads(max(samples, key=lambda s: s.id).payload)
-    assert newest["body"]["message"] == f"Invalid parameter: sku {20000 + gaps.SAMPLES_PER_SHAPE + 1}"
+    assert newest["body"]["message"] == f"Listing not accepted for sku {20000 + gaps.SAMPLES_PER_SHAPE + 1}"
 
 
 def test_a_shape_is_counted_every_flush_but_sampled_at_most_once_a_minute(env):
@@ -173,7 +173,7 @@ def test_repeats_of_one_error_are_merged_in_memory_and_still_counted_when_the_bu
     assert recorder.flush() == 6
     (shape,), samples = rows(store)
     assert shape.count == 6 and len(samples) == 1
-    assert json.loads(samples[0].payload)["body"]["message"] == "Invalid parameter: sku 1"  # the latest
+    assert json.loads(samples[0].payload)["body"]["message"] == "Listing not accepted for sku 1"  # the latest
     recorder.stop(flush=False)
     kb.engine.close()
     store.dispose()
@@ -252,8 +252,9 @@ def test_recording_does_not_make_diagnose_read_the_store(env, monkeypatch):
 
 
 def test_templates_become_re2_regexes_that_match_the_original_messages():
-    pattern = template_regex("Invalid parameter: sku <NUM>")
-    assert re2.search(pattern, "Invalid parameter: sku 12345") and re2.search(pattern, "Invalid parameter: sku 67890")
+    pattern = template_regex("Listing not accepted for sku <NUM>")
+    assert re2.search(pattern, "Listing not accepted for sku 12345")
+    assert re2.search(pattern, "Listing not accepted for sku 67890")
     assert not re2.search(pattern, "Invalid parameter: warehouse 12345")
     colour = template_regex(COLOUR.format(email="[email]", colour="<*>"))
     assert re2.search(colour, COLOUR.format(email="green.fan@example.com", colour="green"))
@@ -270,7 +271,7 @@ def test_the_draft_is_refused_as_is_and_holds_once_a_curator_fills_it(env):
     assert gap.draft_rule.startswith("# DRAFT") and "TODO" in gap.draft_rule
     draft = yaml.safe_load(gap.draft_rule)
     assert draft["when"] == {"status": 200, "code": "12019999",
-                             "message": {"regex": template_regex("Invalid parameter: sku <NUM>")}}
+                             "message": {"regex": template_regex("Listing not accepted for sku <NUM>")}}
     with pytest.raises(RuleSetError, match="then.doc_url"):
         build_rules([RuleDocument("tiktok_shop/products.yaml", draft)])
     with_url = {**draft, "then": {**draft["then"], "doc_url": "https://partner.tiktokshop.com/docv2"}}
@@ -311,7 +312,7 @@ def test_admin_gaps_answers_per_the_contract_and_forgets_what_a_new_rule_explain
                                          "example", "draft_rule"}] * 2
     first = listed[0]
     assert (first["template"], first["count"], first["platform"], first["status"], first["code"]) == (
-        "Invalid parameter: sku <NUM>", 3, "tiktok_shop", 200, "12019999")
+        "Listing not accepted for sku <NUM>", 3, "tiktok_shop", 200, "12019999")
     assert first["last_seen"].endswith("+00:00")
     assert first["example"]["body"]["data"]["recipient_address"]["name"] == "[name]"
     assert "Wang Xiaoming" not in response.get_data(as_text=True)
@@ -326,7 +327,7 @@ def test_admin_gaps_answers_per_the_contract_and_forgets_what_a_new_rule_explain
     assert kb.refresh()
     assert post_all(client, [sku_error("99999")])[0]["diagnoses"][0]["rule_id"] == rule["id"]
     left = client.get("/admin/v1/gaps", headers=auth(keys["viewer"])).get_json()["gaps"]
-    assert [g["code"] for g in left] == ["error_param_colour"]
+    assert [g["code"] for g in left] == ["error_colour"]
 
 
 # ---------------------------------------------------------------------- CLI
@@ -339,7 +340,7 @@ def test_kb_gaps_prints_the_shapes_with_their_drafts(env):
     runner = CliRunner()
     text = runner.invoke(cli, ["kb", "gaps", "--database-url", store.url])
     assert text.exit_code == 0, text.output
-    assert "Invalid parameter: sku <NUM>" in text.output
+    assert "Listing not accepted for sku <NUM>" in text.output
     assert "2 x  tiktok_shop  status 200  code 12019999" in text.output
     assert "# DRAFT rule" in text.output and "category: TODO" in text.output
     assert "Wang Xiaoming" not in text.output and "red.fan@example.com" not in text.output
@@ -347,7 +348,7 @@ def test_kb_gaps_prints_the_shapes_with_their_drafts(env):
                                   "--all"])
     assert as_json.exit_code == 0, as_json.output
     (gap,) = json.loads(as_json.output)["gaps"]
-    assert (gap["template"], gap["count"]) == ("Invalid parameter: sku <NUM>", 2)
+    assert (gap["template"], gap["count"]) == ("Listing not accepted for sku <NUM>", 2)
 
 
 def test_kb_gaps_on_an_empty_store(tmp_path):

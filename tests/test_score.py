@@ -85,13 +85,17 @@ def test_ties_go_to_priority_then_to_the_platform_rule_then_to_the_id():
         rule("generic.t.b", same, priority=40), rule("generic.t.a", same, priority=40),
         rule("generic.t.high", same, priority=60),
         rule("tiktok_shop.t.own", same, platforms=("tiktok_shop",), priority=40),
+        rule("tiktok_shop.t.more", same, platforms=("tiktok_shop",), priority=30),
+        rule("tiktok_shop.t.also", same, platforms=("tiktok_shop", "generic"), priority=30),
     ], {**PAYLOAD, "endpoint": "https://open-api.tiktokglobalshop.com/order/202309/orders"})
-    assert ids == ["generic.t.high", "tiktok_shop.t.own", "generic.t.a", "generic.t.b"]
+    assert ids == ["tiktok_shop.t.own", "tiktok_shop.t.more", "generic.t.high", "generic.t.a", "generic.t.b",
+                   "tiktok_shop.t.also"], "the platform's own rule counts its platform as evidence"
     assert "runner_up" not in answer, "all of one category: there is no rival to explain"
 
 
 @pytest.mark.parametrize("when, weight", [
-    ({"code": "E1"}, 8.0), ({"code": ["E1", "E2", "E3"]}, 8.0), ({"message": {"regex": "x"}}, 6.0),
+    ({"code": "E1"}, 8.0), ({"code": ["E1", "E2", "E3"]}, 8.0), ({"code": {"regex": "(?i)missing"}}, 5.0),
+    ({"message": {"regex": "x"}}, 6.0),
     ({"status": 429}, 2.0), ({"status": [429, 503]}, 1.8), ({"status": {"gte": 400}}, 1.0),
     ({"path": {"regex": "orders"}}, 1.0), ({"path": {"regex": "^/orders/v0/orders$"}}, 4.0),
     ({"host": {"regex": "api\\.example\\.com$"}}, 2.0), ({"derived": {"clock_skew_seconds": {"gte": 300}}}, 9.0),
@@ -105,7 +109,7 @@ def test_the_weight_of_each_kind_of_evidence(when, weight):
 
 def test_a_regional_rule_counts_its_region():
     [built] = build_rules([rule("amazon_sp.t.r", {"status": 403}, platforms=("amazon_sp",), regions=["DE"])])
-    assert dict(score.rule_weight(built)[1]) == {"status": 2.0, "region": score.REGIONS}
+    assert dict(score.rule_weight(built)[1]) == {"status": 2.0, "region": score.REGIONS, "platform": score.PLATFORM}
 
 
 def test_strength_drops_when_a_rival_of_another_category_comes_close():
@@ -124,3 +128,13 @@ def test_condition_of_unless_is_tested_as_when_would_be():
     assert score.Scorer([]).rank([], normalize(PAYLOAD)) == []
     from rules.trace import holds
     assert holds(cond, normalize(PAYLOAD)) and not holds(cond, normalize({**PAYLOAD, "headers": {}}))
+
+
+def test_a_status_of_200_is_no_evidence():
+    """Marketplaces answer errors with 200 and a code: a rule's status test then counts nothing."""
+    ids, answer = ranked_ids([
+        rule("generic.t.any_200", {"status": [200, 400]}, "validation.invalid_value", priority=90),
+        rule("generic.t.words", {"message": {"regex": "blocked"}}, "rate_limit.ip_blocked", priority=1),
+    ], {**PAYLOAD, "status": 200})
+    assert ids == ["generic.t.words", "generic.t.any_200"]
+    assert answer["diagnoses"][1]["scoring"]["counted"] == {}

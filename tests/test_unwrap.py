@@ -75,3 +75,49 @@ def test_graphql_and_square_error_lists():
     assert (square.code, square.message) == ("INTERNAL_SERVER_ERROR", "unable to authorize")
     shopify = normalize({"status": 401, "endpoint": "/x", "body": {"errors": "[API] Invalid API key or access token"}})
     assert shopify.message == "[API] Invalid API key or access token"
+
+
+@pytest.mark.parametrize("text, code, message", [
+    ("Array ( [request_id] => 7c29cd [msg] => no partner_id [error] => error_param ) )", "error_param",
+     "no partner_id"),
+    ("Exception Object\n(\n    [message:protected] => Invalid access token\n    [*code] => 36004004\n)",
+     "36004004", "Invalid access token"),
+    ('"errors": [\n {\n "code": "InvalidInput",\n "message": "Application do not have access (truncated...)',
+     "InvalidInput", "Application do not have access (truncated...)"),
+    ("original-record-number\tsku\terror-code\terror-type\terror-message\n1\tS263\t6039\tError\tMerchant is not "
+     "authorized to sell products under this restricted product group.", "6039", "Merchant is not authorized to "
+     "sell products under this restricted product group."),
+])
+def test_dumps_cut_json_and_reports(text, code, message):
+    fact = normalize({"status": 200, "endpoint": "/x", "body": text})
+    assert (fact.code, fact.message) == (code, message)
+
+
+@pytest.mark.parametrize("text, code", [
+    ('36004001 "rt has expired"', "36004001"), ("E034: Order Item must be packed", "E034"),
+    ("IncompleteSignature: The request signature does not conform", "IncompleteSignature"),
+    ("code=36009002 (too many requests)", "36009002"), ("429 QuotaExceeded", "QuotaExceeded"),
+    ("wallet.time_invalid - time range", "wallet.time_invalid"),
+    ("lazop.base - ERROR - 1.2.3.4^_^Darwin^_^https://auth.lazada.com/rest/x^_^InvalidCode^_^Invalid authorization"
+     " code", "InvalidCode"),
+    ("Request denied: your IP address has been blocked", None), ("Internal Server Error", None), ("Forbidden", None),
+])
+def test_a_code_leading_a_text_body(text, code):
+    assert normalize({"status": 200, "endpoint": "/x", "body": text}).code == code
+
+
+def test_more_envelopes():
+    tiktok_batch = {"code": 0, "data": {"errors": [{"code": 12052032, "message": "The product does not exist"}]}}
+    assert normalize({"status": 200, "endpoint": "/x", "body": tiktok_batch}).code == "12052032"
+    sentence = normalize({"status": 403, "endpoint": "/x", "body": {"error": "Invalid API key: should be x"}})
+    assert (sentence.code, sentence.message) == (None, "Invalid API key: should be x")
+    wiki = normalize({"status": 200, "endpoint": "/x", "body": {"error": {"code": "blocked", "info": "IP blocked"}}})
+    assert (wiki.code, wiki.message) == ("blocked", "IP blocked")
+    media = normalize({"status": 200, "endpoint": "/x", "body": {"success": False, "result_code": "ILLEGAL_PARAMETER",
+                                                                  "result_message": "bad part"}})
+    assert (media.code, media.message) == ("ILLEGAL_PARAMETER", "bad part")
+
+
+def test_an_exception_class_is_no_code():
+    fact = normalize({"status": 403, "endpoint": "/x", "body": "CustomError: Access to requested resource is denied."})
+    assert fact.code is None
