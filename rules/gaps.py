@@ -42,6 +42,7 @@ from sqlalchemy import Column, Text, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from . import jsontext
 from .loader import dump_yaml
 from .model import DOMAINS, PLATFORMS
 from .redact import redact_payload, redact_text
@@ -301,7 +302,8 @@ def _write(session: Session, batches: dict[str, _Batch], due: list[str]) -> None
     if due:
         session.execute(_SAMPLES.insert(), [
             {"shape_key": key, "seen_at": batches[key].last_seen, "message": batches[key].message,
-             "payload": json.dumps(example_payload(batches[key].latest), ensure_ascii=False, default=str)}
+             "payload": jsontext.clean(json.dumps(example_payload(batches[key].latest), ensure_ascii=False,
+                                                  default=str))}
             for key in due])
         for chunk in _chunks(due):
             _prune_samples(session, chunk)

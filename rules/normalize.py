@@ -23,6 +23,9 @@ from .unwrap import oauth_error, unwrap
 
 MAX_MESSAGE = 2000
 MAX_TEXT_SCAN = 64 * 1024
+# An HTML page is read piece by piece until its title and HTML_TEXT_ENOUGH characters of
+# text are in, at most MAX_HTML_SCAN: a batch of large pages costs what its error pages say.
+MAX_HTML_SCAN, HTML_PIECE, HTML_TEXT_ENOUGH = 16 * 1024, 2048, 600
 
 
 @dataclass
@@ -67,6 +70,9 @@ class _TextOfHtml(HTMLParser):
             self._skip -= 1
         if tag == "title":
             self._in_title = False
+
+    def enough(self) -> bool:
+        return bool(self.title) and not self._in_title and sum(map(len, self.text)) >= HTML_TEXT_ENOUGH
 
     def handle_data(self, data):
         if self._skip or not data.strip():
@@ -123,7 +129,10 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     if fmt == "html":
         parser = _TextOfHtml()
         with contextlib.suppress(Exception):  # a broken page still has a status
-            parser.feed(body[:MAX_TEXT_SCAN])
+            for start in range(0, min(len(body), MAX_HTML_SCAN), HTML_PIECE):
+                parser.feed(body[start:start + HTML_PIECE])
+                if parser.enough():  # an error page says what it is near its top
+                    break
         return None, " ".join(parser.title + parser.text) or None, None, None
     if fmt == "text":
         code, message = leading_code(body)

@@ -456,6 +456,7 @@ def redact_text(text: str, regions: Iterable[str | None] | None = None) -> str:
     """
     if not text:
         return text
+    text = jsontext.clean(text)  # what is kept or shown is UTF-8, whoever built the string
     regions = _regions(regions)
     if len(text) <= 512:
         return _redact_text_cached(text, regions)

@@ -11,7 +11,7 @@ Derandomized (as test_contract.py) so that a failure reproduces; about 40 s in a
 import json
 import string
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from rules.model import DOMAINS, PLATFORMS
@@ -283,3 +283,52 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+# -- the other ways in: the batch API, opsdiag batch, the gap store ----------------------------
+
+def through_every_path(app, store, folder, payloads: list) -> None:
+    """Probe item 1's neighbours: what /diagnose takes, the batch API, `opsdiag batch` over a
+    JSONL log and the gap store take too, without a 500, a crash or a failed flush."""
+    import pathlib
+
+    from rules import gaps as gap_store
+    from rules.gaps import Unmatched
+    from rules.normalize import normalize as read
+    from service.batch.report import render_html, render_text
+    from service.batch.run import diagnose_file
+
+    response = app.test_client().post("/diagnose/batch", data=json.dumps({"items": payloads}),
+                                      content_type="application/json")  # ASCII: "\udc80" spelled out
+    assert response.status_code == 200, response.data[:300]
+    body = strict_json(response.data)
+    assert body["count"] == len(payloads) and len(body["results"]) == len(payloads)
+    log = pathlib.Path(folder) / "log.jsonl"
+    log.write_text("\n".join(json.dumps(p) for p in payloads) + "\n", encoding="ascii")  # as exported logs spell it
+    run = diagnose_file(log, pathlib.Path(folder) / "out.jsonl", workers=1)
+    (render_text(run) + render_html(run)).encode("utf-8")
+    items = []
+    for payload in payloads:
+        try:
+            loaded = SCHEMA.load(json.loads(json.dumps(payload)))
+        except Exception:  # noqa: BLE001 - refused payloads are not kept, as the service does
+            continue
+        fact = read(loaded)
+        items.append(Unmatched(platform=fact.platform, region=fact.region, domain=fact.domain, status=fact.status,
+                               code=fact.code, message=fact.message, payload=loaded, endpoint=fact.endpoint))
+    assert gap_store.record(store, items) == len(items)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a failure is reported as found, unshrunk
+@given(payloads=st.lists(valid_payloads, min_size=1, max_size=4))
+def test_every_way_in_takes_what_diagnose_takes(app, tmp_path_factory, payloads):
+    from rules.store import Store
+
+    folder = tmp_path_factory.mktemp("paths")
+    store = Store(f"sqlite:///{folder / 'kb.db'}")
+    store.create_schema()
+    try:
+        through_every_path(app, store, folder, payloads)
+    finally:
+        store.dispose()
