@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export DATABASE_URL ?= sqlite:///opsdiag.db
 
-.PHONY: install run test lint bench kb-lint browser clean eval
+.PHONY: install run test lint bench kb-lint browser nginx clean eval
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,7 +24,7 @@ lint: install
 kb-lint: install
 	$(VENV)/bin/opsdiag kb lint
 
-test: install lint browser
+test: install lint browser nginx
 	$(VENV)/bin/pytest -q
 
 # Debian's chromium for the browser tests (/docs, /console; playwright drives it, no browser
@@ -35,6 +35,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "make browser: chromium is missing (apt-get install chromium as root); browser tests will skip"; fi; }
+
+# Debian's nginx for tests/test_slow_clients.py (the buffering proxy of deploy/nginx.conf);
+# the package's own service, which Debian starts on install, is stopped again.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    { apt-get install -y -qq nginx-light >/dev/null 2>&1 || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }; } && \
+	    { service nginx stop >/dev/null 2>&1 || true; }; \
+	  else echo "make nginx: nginx is missing (apt-get install nginx as root); the slow-client test will skip"; fi; }
 
 # Benchmarks (README "Performance"): about ten minutes, writes bench/RESULTS.md.
 # Not part of `make test`. They run in their own virtualenv on BENCH_PYTHON: by default

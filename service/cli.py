@@ -235,7 +235,8 @@ if __name__ == "__main__":
               show_default=True, help="the rules to evaluate")
 @click.option("--write", is_flag=True, help="write eval/RESULTS.md (and assign new corpus sources in eval/split.yaml)")
 @click.option("--misses", is_flag=True, help="list the tuning cases answered wrong (held-back ones are never listed)")
-@click.option("--calibrate", is_flag=True, help="fit rules/calibration.yaml on the tuning part, then evaluate")
+@click.option("--calibrate", is_flag=True,
+              help="fit rules/calibration.yaml on the calibration part (else the tuning part), then evaluate")
 def eval_corpus(kb_dir, write, misses, calibrate):
     """Accuracy and calibration on the real-error corpus (eval/), per part of the split."""
     from rules import score
@@ -253,7 +254,8 @@ def eval_corpus(kb_dir, write, misses, calibrate):
     try:
         report = evaluate.evaluate(engine, cases, split)
         if calibrate:
-            evaluate.write_calibration(evaluate.fit_calibration(report.parts["tuning"]))
+            part = "calibration" if report.parts["calibration"] else "tuning"
+            evaluate.write_calibration(evaluate.fit_calibration(report.parts[part], part))
             score.reload_calibration()
             report = evaluate.evaluate(engine, cases, split)
     finally:

@@ -4,9 +4,11 @@ The corpus (eval/corpus/*.jsonl) holds real payloads copied from public threads,
 labelled with the cause the thread or the platform's doc concluded. It is split once,
 by source (every case of one thread on the same side), into a tuning part and a
 held-back part; eval/split.yaml records the split, so a case never changes side by
-accident. Rules and scoring are tuned on the tuning part only. Eval reports both parts,
-but lists individual cases only for the tuning part: the held-back part is read as
-figures, never case by case, so that nobody tunes on it without meaning to.
+accident. Rules and scoring are tuned on the tuning part only. A third, calibration part
+(cases gathered after the rules were tuned, never tuned on) is what confidence is fitted
+on when it has cases: the tuning part's accuracy is inflated by the rules written from it.
+Eval reports every part, but lists individual cases only for the tuning part: the others
+are read as figures, never case by case, so that nobody tunes on them without meaning to.
 
 Each case goes through the same schema as POST /diagnose: a payload the service would
 refuse counts as wrong.
@@ -34,7 +36,7 @@ CORPUS_DIR = EVAL_DIR / "corpus"
 SPLIT_PATH = EVAL_DIR / "split.yaml"
 RESULTS_PATH = EVAL_DIR / "RESULTS.md"
 HELD_BACK_SHARE = 36  # percent of sources, by hash, when a source is first assigned
-PARTS = ("tuning", "heldback")
+PARTS = ("tuning", "calibration", "heldback")
 BINS = 10
 FIGURES_MARK = "<!-- figures: "
 
@@ -250,7 +252,7 @@ def _pooled(points: list[tuple[float, bool]]) -> list[list]:
     return blocks
 
 
-def fit_calibration(outcomes: list[Outcome]) -> dict:
+def fit_calibration(outcomes: list[Outcome], part: str = "tuning") -> dict:
     """Confidence bands from tuning outcomes: the observed top-1 accuracy of the answers at
     each strength (isotonic, smoothed towards 1/2 by one hit and one miss)."""
     matched = [(o.strength, o.top1) for o in outcomes if o.strength is not None]
@@ -259,14 +261,14 @@ def fit_calibration(outcomes: list[Outcome]) -> dict:
              for lo, hits, n in _pooled(matched)]
     if bands:
         bands[0]["from_score"] = -1000.0  # the lowest band takes every weaker answer
-    return {"fitted_on": f"tuning part of eval/corpus, {len(outcomes)} cases",
+    return {"fitted_on": f"{part} part of eval/corpus, {len(outcomes)} cases",
             "unmatched": round((sum(o.top1 for o in unmatched) + 1) / (len(unmatched) + 2), 3),
             "bands": list(reversed(bands))}
 
 
 def write_calibration(fitted: dict, path: Path = score.CALIBRATION_PATH) -> None:
     header = ("# Confidence per evidence strength (rules/score.py), written by `opsdiag eval --calibrate`\n"
-              "# from the tuning part of the real-error corpus only. Do not edit by hand.\n")
+              "# from the calibration part of the real-error corpus (else the tuning part). Do not edit by hand.\n")
     path.write_text(header + yaml.safe_dump(fitted, sort_keys=False), encoding="utf-8")
 
 
@@ -290,14 +292,15 @@ def render(report: Report, cases: list[Case], split: dict[str, str]) -> str:
         "# Evaluation on the real-error corpus",
         "",
         "Written by `make eval` (`opsdiag eval`). Corpus: eval/corpus/ (see eval/README.md); split by",
-        "source in eval/split.yaml. Tuning is done on the tuning part only; the held-back part is",
-        "reported as figures and never listed case by case.",
+        "source in eval/split.yaml. Rules are tuned on the tuning part only (`--misses` lists its wrong",
+        "answers); confidence is fitted on the calibration part; the calibration and held-back parts are",
+        "reported as figures, never case by case.",
         "",
         HEADER,
         *(_row(f"{part} ({sources[part]} sources)", totals[part]) for part in PARTS),
         "",
     ]
-    for part in PARTS:
+    for part in (p for p in PARTS if report.parts[p]):
         lines += [f"## {part}: per platform", "", HEADER,
                   *(_row(k, f) for k, f in report.by(part, lambda o: o.case.platform).items()), ""]
         lines += [f"## {part}: per expected category", "", HEADER,

@@ -12,7 +12,7 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 def test_compose_runs_the_app_on_postgresql():
     services = COMPOSE["services"]
-    assert set(services) == {"db", "app"}
+    assert set(services) == {"db", "app", "proxy"}
     db, app = services["db"], services["app"]
     assert db["image"].startswith("postgres:")
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
@@ -29,7 +29,16 @@ def test_compose_seeds_the_store_before_serving_and_checks_readiness():
     assert command.index("opsdiag kb load --if-empty") < command.index("exec gunicorn -c service/gunicorn_conf.py")
     check = " ".join(app["healthcheck"]["test"])
     assert "http://127.0.0.1:8080/readyz" in check
-    assert app["ports"] == ["127.0.0.1:8080:8080"]
+
+
+def test_compose_puts_the_buffering_proxy_in_front_and_publishes_only_it():
+    """Probe item 3: gunicorn's sync workers must not meet slow clients (SECURITY.md)."""
+    app, proxy = COMPOSE["services"]["app"], COMPOSE["services"]["proxy"]
+    assert "ports" not in app and app["expose"] == ["8080"]
+    assert proxy["ports"] == ["127.0.0.1:8080:8080"] and proxy["environment"]["UPSTREAM"] == "app:8080"
+    assert proxy["volumes"] == ["./deploy/nginx.conf:/etc/opsdiag/nginx.conf.template:ro"]
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_request_buffering on" in conf and "client_body_timeout" in conf
 
 
 def test_dockerfile_builds_a_slim_non_root_image():
