@@ -113,11 +113,12 @@ def payload_bodies() -> list[str]:
 
 
 class Server:
-    def __init__(self, workers: int, tmp: Path, app: str = "service.wsgi:app", conf: str = CONF):
+    def __init__(self, workers: int, tmp: Path, app: str = "service.wsgi:app", conf: str = CONF,
+                 extra_env: dict | None = None):
         self.port = free_port()
         db = f"sqlite:///{tmp / 'bench.db'}"
         env = {**os.environ, "DATABASE_URL": db, "OPSDIAG_BIND": f"127.0.0.1:{self.port}",
-               "OPSDIAG_WORKERS": str(workers)}
+               "OPSDIAG_WORKERS": str(workers), **(extra_env or {})}
         self.env = env
         if app != EMPTY_APP:
             subprocess.run([str(BIN / "opsdiag"), "kb", "load", "--database-url", db],
@@ -187,7 +188,7 @@ def run(seconds: float, levels: list[int], workers: int, paced_share: float) -> 
     results: dict = {"generator": ("wrk " + _wrk_version() if use_wrk else "bench/loadgen.py (asyncio, no wrk)")
                      + (", pinned: server CPU 0, load CPU 1" if PIN else ""),
                      "server": f"gunicorn {metadata.version('gunicorn')}", "workers": workers, "seconds": seconds,
-                     "payloads": len(bodies), "diagnose": {},
+                     "payloads": len(bodies), "diagnose": {}, "gaps": {},
                      "healthz": {}, "paced": {}, "paced_share": paced_share, **{name: {} for name, *_ in BASELINES}}
     short = min(seconds, 10)
     with tempfile.TemporaryDirectory(prefix="opsdiag-bench-http-") as tmp_name:
@@ -209,6 +210,14 @@ def run(seconds: float, levels: list[int], workers: int, paced_share: float) -> 
                                      else run_python(server.url + "/healthz", None, 8, short))
         finally:
             server.stop()
+        if use_wrk:  # the gap recorder's flush must not be the tail at one connection
+            for recorder in ("on", "off"):
+                server = Server(workers, tmp, extra_env={"OPSDIAG_GAPS": recorder})
+                try:
+                    run_wrk(server.url, post, 1, 2)  # warm-up
+                    results["gaps"][recorder] = run_wrk(server.url, post, 1, short)
+                finally:
+                    server.stop()
         for name, app, conf in BASELINES:
             if use_wrk:
                 server = Server(workers, tmp, app, conf)
@@ -249,6 +258,11 @@ def targets(result: dict) -> list[tuple[str, str, bool | None]]:
         out.append((f"HTTP p99 at 32 connections <= 5 ms (paced: {result['paced_share']:.0%} of the best rate, "
                     f"{result['paced_rate']:,} requests/s, offered)",
                     f"{paced['p99_ms']} ms at {paced['rps']:,}/s", paced["p99_ms"] <= 5))
+    gaps = result.get("gaps") or {}
+    if gaps.get("on") and gaps.get("off"):
+        ratio = round(gaps["on"]["p999_ms"] / max(gaps["off"]["p999_ms"], 1e-3), 2)
+        out.append(("/diagnose p99.9 at one connection, gap recorder on <= 1.5x off",
+                    f"{gaps['on']['p999_ms']} ms vs {gaps['off']['p999_ms']} ms = {ratio}x", ratio <= 1.5))
     return out
 
 
