@@ -255,7 +255,8 @@ def eval_corpus(kb_dir, write, misses, calibrate):
         report = evaluate.evaluate(engine, cases, split)
         if calibrate:
             part = "calibration" if report.parts["calibration"] else "tuning"
-            evaluate.write_calibration(evaluate.fit_calibration(report.parts[part], part))
+            others = report.parts["tuning"] if part != "tuning" else []
+            evaluate.write_calibration(evaluate.fit_calibration(report.parts[part], part, others))
             score.reload_calibration()
             report = evaluate.evaluate(engine, cases, split)
     finally:

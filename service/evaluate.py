@@ -237,9 +237,13 @@ MIN_BAND = 20  # cases a confidence band is fitted on, at least
 def _pooled(points: list[tuple[float, bool]]) -> list[list]:
     """Pool-adjacent-violators: [lowest strength, hits, cases] blocks in order of strength whose
     accuracy never falls as strength rises, each block at least MIN_BAND cases."""
+    by_strength: dict[float, list[int]] = defaultdict(lambda: [0, 0])
+    for strength, hit in points:  # one strength is one step: its hits and misses stay together
+        by_strength[strength][0] += int(hit)
+        by_strength[strength][1] += 1
     blocks: list[list] = []
-    for strength, hit in sorted(points):
-        blocks.append([strength, int(hit), 1])
+    for strength, (hits, n) in sorted(by_strength.items()):
+        blocks.append([strength, hits, n])
         while len(blocks) > 1 and (blocks[-2][2] < MIN_BAND
                                    or blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2]):
             last = blocks.pop()
@@ -252,11 +256,13 @@ def _pooled(points: list[tuple[float, bool]]) -> list[list]:
     return blocks
 
 
-def fit_calibration(outcomes: list[Outcome], part: str = "tuning") -> dict:
-    """Confidence bands from tuning outcomes: the observed top-1 accuracy of the answers at
-    each strength (isotonic, smoothed towards 1/2 by one hit and one miss)."""
+def fit_calibration(outcomes: list[Outcome], part: str = "tuning", others: list[Outcome] = ()) -> dict:
+    """Confidence bands: the observed top-1 accuracy of the answers at each strength
+    (isotonic, smoothed towards 1/2 by one hit and one miss). An unmatched answer names no
+    cause whatever the rules, so its rate is read from `others` (the tuning part) too:
+    rule tuning cannot inflate it, and a few cases would not measure it."""
     matched = [(o.strength, o.top1) for o in outcomes if o.strength is not None]
-    unmatched = [o for o in outcomes if o.strength is None and o.refused is None]
+    unmatched = [o for o in (*outcomes, *others) if o.strength is None and o.refused is None]
     bands = [{"from_score": round(lo, 2), "confidence": round((hits + 1) / (n + 2), 3), "cases": n}
              for lo, hits, n in _pooled(matched)]
     if bands:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from rules import score
 from rules.engine import Engine
 from rules.taxonomy import OWNERS, categories
 from service import evaluate
@@ -32,9 +33,13 @@ def test_every_case_is_a_payload_the_service_takes():
 
 
 def test_the_split_is_frozen_by_source_and_holds_back_a_third():
+    """A third of what was split into tuning and held-back is held back; the calibration
+    part (cases gathered after tuning, for confidence only) is on top of that."""
     assert {c.source for c in CASES} <= set(SPLIT), "new sources: run `opsdiag eval --write` once"
-    held = [c for c in CASES if SPLIT[c.source] == "heldback"]
-    assert len(held) >= len(CASES) / 3
+    split = [c for c in CASES if SPLIT[c.source] in ("tuning", "heldback")]
+    held = [c for c in split if SPLIT[c.source] == "heldback"]
+    assert len(held) >= len(split) / 3
+    assert all(SPLIT[c.source] == "calibration" for c in CASES if c.id.startswith("fr-"))
 
 
 def test_no_held_back_case_is_a_rule_example(kb_rules):
@@ -70,6 +75,19 @@ def test_held_back_figures_do_not_fall_below_the_committed_results(kb_rules):
 ])
 def test_field_names_compare_as_the_platform_spells_them(found, expected, same):
     assert evaluate.same_field(found, expected) is same
+
+
+def test_cases_of_one_strength_are_fitted_together():
+    """Sorting hits after misses of the same strength would put them in different bands."""
+    outcomes = []
+    for i in range(60):
+        o = evaluate.Outcome(CASES[0], [CASES[0].category if i % 2 else "x"], None, None, 0.5,
+                             strength=2.0 if i < 40 else 9.0)
+        outcomes.append(o)
+    fitted = evaluate.fit_calibration(outcomes)
+    bands = tuple((b["from_score"], b["confidence"]) for b in fitted["bands"])
+    assert sum(b["cases"] for b in fitted["bands"]) == 60
+    assert abs(score.confidence(2.0, bands) - 0.5) < 0.05, "half of the answers of strength 2 are right"
 
 
 def test_calibration_bands_are_isotonic_and_cover_every_score():
