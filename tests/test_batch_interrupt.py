@@ -3,7 +3,6 @@
 stops after the chunk being written, says where, leaves OUTPUT.partial ending on a whole
 row, lets its workers go, and `--resume` finishes the job as an uninterrupted run would."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,21 +10,9 @@ import time
 
 from service.batch import generate
 from tests.conftest import KB_DIR
+from tests.test_faults import children
 
 OPSDIAG = [sys.executable, "-c", "from service.cli import main; main()"]
-
-
-def children(pid: int) -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.add(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
 
 
 def alive(pid: int) -> bool:
