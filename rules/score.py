@@ -9,9 +9,9 @@ IP-block rule when `X-RateLimit-Remaining` is above zero. Conditions that only e
 (`ne`, `not_in`, `not_regex`, `exists: false`) are no evidence for a rule.
 
 `confidence` is what the score means as a probability: the observed top-1 accuracy of
-answers of that strength on the tuning part of the real-error corpus (eval/), read from
-calibration.yaml, which `opsdiag eval --calibrate` writes. The score stage knows nothing
-of how the rule is worded; explain.py renders what this stage decided.
+answers of that strength on the calibration part of the real-error corpus (eval/: cases
+nobody tuned rules on), read from calibration.yaml, which `opsdiag eval --calibrate` writes.
+The score stage knows nothing of how the rule is worded; explain.py renders what it decided.
 """
 
 from dataclasses import dataclass
@@ -54,6 +54,9 @@ REGIONS = 2.0  # a rule written for some regions only, in one of them
 PLATFORM = 2.0  # a rule written for the payload's own platform knows what its words mean there
 AGAINST = 12.0  # what one test of `unless` that holds takes off
 EXCLUDING = frozenset({"ne", "not_in", "not_regex"})
+MARGIN = 4.0  # a rival this far below the top does not lower the strength
+UNMATCHED = 0.05  # before any calibration: an unknown answer is almost never the cause
+BELOW_EVERY_BAND = 0.1  # a score below the lowest calibrated band (evidence against the top answer)
 
 
 def condition_weight(cond: Condition) -> float:
@@ -150,10 +153,6 @@ def strength(ranked: list[Scored]) -> float:
         return top.score
     return top.score - max(0.0, rival.score - (top.score - MARGIN))
 
-
-MARGIN = 4.0  # a rival this far below the top does not lower the strength
-UNMATCHED = 0.05  # before any calibration: an unknown answer is almost never the cause
-BELOW_EVERY_BAND = 0.1  # a score below the lowest calibrated band (evidence against the top answer)
 
 
 def confidence(value: float, bands: tuple[tuple[float, float], ...] | None = None) -> float:
