@@ -33,7 +33,7 @@ def steps(quick: bool) -> list[tuple[str, str, object, list[str]]]:
         ("3. HTTP", "bench.http", http, ["--seconds", "3" if quick else "20"]),
         ("4. Memory", "bench.memory", memory, ["--diagnoses", "20000" if quick else "1000000"]),
         ("5. Batch", "bench.batch", batch, ["--rows", "20000" if quick else "1000000"]),
-        ("6. Hostile input", "bench.hostile", hostile, ["--examples", "50" if quick else "400"]),
+        ("6. Hostile input", "bench.hostile", hostile, ["--examples", "30" if quick else "150"]),
     ]
 
 

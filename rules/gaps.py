@@ -214,8 +214,8 @@ def _shape_of(platform: str, status: int, code: str | None, message: str | None,
 # Masking a new shape (drain3, the redaction) is pure Python: a flush of ~330 new shapes
 # took 31 ms in one piece, which was the /diagnose p99.9 at one connection. It yields
 # every few items instead.
-YIELD_EVERY = 8
-YIELD_ROWS = 64  # rows of one bump statement between two yields
+YIELD_EVERY = 2
+YIELD_ROWS = 16  # rows of one bump statement between two yields
 
 
 def record(store, items: Iterable[Unmatched]) -> int:
