@@ -1,10 +1,11 @@
 """Turns a raw error (status, endpoint, headers, body) into the one fact rules see.
 
 Each platform wraps errors its own way; the normalizer reads every known envelope
-(TikTok Shop, SP-API, Shopee, Lazada, OAuth 2.0, problem+json, plain text, HTML pages)
-into `code`, `message`, `error_type` and `request_id`, and derives what a person would
-work out by hand: clock skew, the host's environment, the SP-API region. It must accept
-anything: payloads reach it from HTTP, from log files and from rule examples.
+(TikTok Shop, SP-API, Shopee, Lazada, OAuth 2.0, problem+json, GraphQL, plain text with a
+leading code, HTML pages, and through unwrap.py a client library's rendering) into `code`,
+`message`, `error_type` and `request_id`, and derives what a person would work out by
+hand: clock skew, the host's environment, the SP-API region, the call's direction. It
+must accept anything: payloads reach it from HTTP, from log files and from rule examples.
 """
 
 import contextlib
