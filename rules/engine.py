@@ -110,7 +110,7 @@ class Engine:
         if not ranked:
             result["diagnoses"] = [explain.unknown(fact, lang)]
             return result
-        values = explain.placeholders(fact, {})
+        values = explain.placeholders(fact)
         top = score.confidence(score.strength(ranked))
         finder = fields.FieldFinder(fact)
         result["diagnoses"] = [

@@ -27,7 +27,8 @@ FIELD_UNNAMED = {"en": "the field the message names", "zh-CN": "报错信息中�
 MAX_EVIDENCE_CHARS = 300
 
 
-def placeholders(fact: Fact, captured: dict[str, str]) -> dict[str, Any]:
+def placeholders(fact: Fact) -> dict[str, Any]:
+    """The values a rule's texts may name, from the fact (a rule's captures are added per rule)."""
     headers = fact.headers
     values = {
         "status": fact.status, "code": fact.code, "message": fact.message,
@@ -39,7 +40,6 @@ def placeholders(fact: Fact, captured: dict[str, str]) -> dict[str, Any]:
         "ratelimit_remaining": headers.get("x-ratelimit-remaining"),
         "ratelimit_limit": headers.get("x-ratelimit-limit") or headers.get("x-amzn-ratelimit-limit"),
     }
-    values.update(captured)
     return {k: ("?" if v is None or v == "" else v) for k, v in values.items()}
 
 
@@ -74,7 +74,7 @@ def unknown(fact: Fact, lang: str) -> dict:
     """The answer when no rule matched: what the status alone tells."""
     entry = _fallback_for(fact.status)
     text = entry.get(lang) or entry["en"]
-    values = placeholders(fact, {})
+    values = placeholders(fact)
     evidence: dict[str, Any] = {"status": fact.status}
     if fact.code:
         evidence["code"] = fact.code

@@ -319,7 +319,8 @@ def direction_of(fact: Fact) -> str | None:
     given = fact.context.get("direction")
     if given in ("outbound", "inbound"):
         return given
-    if fact.host and infer.platform_of(fact.host) != "generic":
+    host_platform = fact.platform if "platform" in fact.inferred else infer.platform_of(fact.host)
+    if fact.host and host_platform != "generic":  # the host was read already when no platform was given
         return "outbound"
     if fact.domain == "webhook" and (fact.host or fact.path != "/"):
         return "inbound"

@@ -154,7 +154,6 @@ def strength(ranked: list[Scored]) -> float:
     return top.score - max(0.0, rival.score - (top.score - MARGIN))
 
 
-
 def confidence(value: float, bands: tuple[tuple[float, float], ...] | None = None) -> float:
     """The calibrated probability that an answer of this strength is right."""
     for lowest, probability in bands if bands is not None else _calibration()[0]:

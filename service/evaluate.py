@@ -153,10 +153,10 @@ def run_case(engine: Engine, case: Case) -> Outcome:
         loaded = schema.load(json.loads(json.dumps(case.payload)))
     except ValidationError as exc:
         return Outcome(case, [], None, None, 0.0, refused=json.dumps(exc.messages)[:200])
-    result = engine.diagnose(loaded)
-    diagnoses = result["diagnoses"]
+    fact = normalize(loaded)
+    ranked, raw = engine.rank(fact)  # once: the answer and the strength its confidence was read for
+    diagnoses = engine.answer(fact, ranked, raw)["diagnoses"]
     top = diagnoses[0]
-    ranked, _raw = engine.rank(normalize(loaded))
     return Outcome(case, [d["category"] for d in diagnoses], top["owner"], top.get("field"), top["confidence"],
                    strength=score.strength(ranked) if ranked else None)
 

@@ -157,10 +157,10 @@ class ContextSchema(Schema):
         extras = {k: v for k, v in original.items() if k not in self.fields}
         if len(original) > MAX_CONTEXT_KEYS:
             raise ValidationError(f"at most {MAX_CONTEXT_KEYS} keys", "_schema")
+        bounds = limits.LIMITS
         for key, value in extras.items():
             if not CONTEXT_KEY.match(key):
                 raise ValidationError("not a valid context key (letters, digits, _ . -; at most 64)", key[:64])
-            bounds = limits.LIMITS
             if isinstance(value, dict | list):
                 problem = out_of_bounds(value, bounds.json_depth, bounds.string_chars)
             else:
