@@ -14,6 +14,10 @@ from typing import Any
 
 from .normalize import Fact
 
+# snake_case, camelCase or PascalCase with a hump, or a dotted path: shapes English words do not take
+IDENTIFIER = (r"(?-i:[A-Za-z][A-Za-z0-9]{0,63}(?:\.[A-Za-z_][\w]{0,63}){1,8}"
+              r"|[a-z][a-z0-9]{0,63}(?:_[a-z0-9]{1,63}){1,8}|[a-z]{1,63}(?:[A-Z][a-z0-9]{0,63}){1,8}"
+              r"|[A-Z][a-z0-9]{1,63}(?:[A-Z][a-z0-9]{1,63}){1,8})")
 NAME = r"[A-Za-z_$][\w$\-]{0,63}(?:(?:\.|->)[A-Za-z_$][\w$\-]{0,63}|\[\d{0,9}\]){0,12}"
 # The ways messages name a field; the earliest hit in the message names it.
 PATTERNS = (
@@ -30,7 +34,15 @@ PATTERNS = (
     rf"^\s*\$\.(?P<field>{NAME})\s*:",
     rf"\b(?:missing|required)\s*[:=]\s*['\"`]?(?P<field>{NAME})",
     rf"\binvalid\s+['\"`“](?P<field>{NAME})['\"`”]",
+    # an unquoted identifier (snake_case, camelCase or a dotted path) is a field even in running text
+    rf"\b(?:invalid|missing|illegal|unknown)\s+(?:value\s+(?:for|of)\s+)?(?P<field>{IDENTIFIER})\b",
+    rf"\b(?P<field>{IDENTIFIER})\s*(?:[:=]\s*)?(?:is|are|must|should|cannot|can\s?not|may\s+not)\s+"
+    rf"(?:not\s+)?(?:be\s+)?(?:required|missing|mandatory|invalid|empty|blank|null|valid|a\b|an\b|one\b|between|less|greater|at)",
 )
+# Words joined as a name ("Invalid category ID") read as its snake_case field: category_id.
+ID_PHRASE = re.compile(r"\b(?:invalid|missing|illegal|unknown|wrong)\s+((?:[a-z]+\s){0,2}?[a-z]+)\s+id\b|"
+                       r"\b((?:[a-z]+\s){0,2}?[a-z]+)\s+id\s+(?:is\s+)?(?:invalid|missing|required|illegal)",
+                       re.IGNORECASE)
 # One pass over the message for all of them (group f<i> is pattern i's field).
 _ANY = re.compile("|".join(f"(?:{p.replace('(?P<field>', f'(?P<f{i}>')})" for i, p in enumerate(PATTERNS)),
                   re.IGNORECASE)
@@ -84,6 +96,12 @@ def from_message(message: str | None) -> str | None:
         name = _clean(next(value for value in match.groups() if value is not None))
         if name:
             return name
+    phrase = ID_PHRASE.search(message[:MAX_SCAN])
+    if phrase:
+        words = (phrase.group(1) or phrase.group(2)).lower().split()
+        words = words[words.index("the") + 1:] if "the" in words else words
+        if words and not set(words) & NOT_FIELDS:
+            return "_".join(words + ["id"])
     return None
 
 

@@ -150,6 +150,9 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     errors = body.get("errors")
     if errors is None and isinstance(body.get("error"), list):  # Walmart {"error": [{"code", ...}]}
         errors = body["error"]
+    if errors is None and isinstance(body.get("issues"), list):
+        # SP-API Listings Items {"status": "INVALID", "issues": [{"code", "message", "severity"}]}: errors first
+        errors = sorted(body["issues"], key=lambda e: not isinstance(e, dict) or e.get("severity") != "ERROR")
     if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
         # SP-API {"errors": [{"code", "message", "details"}]}; GraphQL's extensions.code; Square's detail
         first = errors[0]

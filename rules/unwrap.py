@@ -5,7 +5,8 @@ ERPs often log what their HTTP client printed rather than the body itself: Guzzl
 swagger-generated "Exception when calling X: [403] {...}", Python's repr of a dict, a
 list or a tuple (`('invalid_client', 'Client authentication failed', 401)`), a Ruby
 hash (`{"code"=>"X"}`), a JavaScript object literal (`{ code: 'X', message: '...' }`),
-PHP's print_r (`[code] => X`), an XML error document (`<Code>..</Code><Message>..`),
+PHP's print_r (`[code] => X`), Symfony's and Laravel's dump() (`array:3 [ "code" => 1 ...]`),
+an XML error document (`<Code>..</Code><Message>..`),
 form encoding (`oauth_problem=...`), or a JSON document quoted as a JSON string. The
 normalizer hands such text here; what comes back is the envelope as a JSON object,
 which every envelope reader understands. Only bounded, literal parsing: no eval.
@@ -36,6 +37,10 @@ _SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 # visibility is written `[message:protected]`, `[*message]` or `[data:Class:private]`.
 # Every repetition is bounded, so that no text makes a scan more than linear.
 _PHP_ITEM = re.compile(r"\[\*?([^\[\]:\n]{1,64})(?::[^\]\n]{0,128})?\]\s{0,8}=>[ \t]{0,8}([^\n\[]{0,2000})")
+# Symfony's VarDumper (Laravel's dd()/dump()): `"code" => 105005`, `+"message": "..."` per line.
+_DUMP_ITEM = re.compile(r'^[ \t]{0,16}\+?"([^"\n]{1,64})"[ \t]{0,4}(?:=>|:)[ \t]{0,4}'
+                        r'(?:"((?:[^"\\\n]|\\.){0,2000})"|([^\s\[{]{1,200}))[ \t]*$', re.MULTILINE)
+_DUMP_HEAD = re.compile(r"^\s{0,16}(?:array:\d{1,6} \[|\{#\d{1,9}|[\w\\]{1,128} \{#\d{1,9})")
 # JSON cut short by a log ("... (truncated...)"): its first code and message still read.
 _CUT_FIELD = re.compile(r"\"(code|message|error|error_description|msg)\"\s*:\s*(?:\"((?:[^\"\\]|\\.){1,2000})|(-?\d+))")
 # A feed processing report: a tab-separated header naming error-code and error-message.
@@ -134,6 +139,15 @@ def _php(text: str) -> dict | None:
     return items if _is_envelope(items) else None
 
 
+def _dump(text: str) -> dict | None:
+    if not _DUMP_HEAD.search(text[:200]):
+        return None
+    items: dict[str, str] = {}
+    for key, quoted, bare in _DUMP_ITEM.findall(text[:MAX_SCAN]):
+        items.setdefault(key.lower(), quoted if quoted or not bare else bare)
+    return items if _is_envelope(items) else None
+
+
 def _cut_json(text: str) -> dict | None:
     found: dict[str, str] = {}
     for key, text_value, number in _CUT_FIELD.findall(text[:MAX_SCAN]):
@@ -195,7 +209,11 @@ def unwrap(text: str, depth: int = 0) -> Any:
             return unwrap(inner, depth + 1)
     if stripped[0] == "<" or "<?xml" in stripped[:200]:
         return _xml(stripped)
-    return _embedded(stripped) or _php(stripped) or _cut_json(stripped) or _report(stripped) or _pairs(stripped)
+    for reader in (_dump, _embedded, _php, _cut_json, _report, _pairs):
+        found = reader(stripped)
+        if found:
+            return found
+    return None
 
 
 def oauth_error(text: str) -> str | None:

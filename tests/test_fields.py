@@ -17,13 +17,21 @@ from rules.normalize import normalize
     ("Missing required field: package_weight", "package_weight"),
     ("'sku' is a required property", "sku"),
     ("The title field is required.", "title"),
+    ("Invalid ShipmentStatus: READY_TO_SHIP", "ShipmentStatus"),
+    ("createdAfter: must not be null", "createdAfter"),
+    ("page_size must be between 1 and 100", "page_size"),
+    ("order_sn_list is required", "order_sn_list"),
+    ("Invalid category ID", "category_id"),
+    ("invalid shipping provider id: null", "shipping_provider_id"),
+    ("the shop id is invalid", "shop_id"),
 ])
 def test_the_field_a_message_names(message, field):
     assert from_message(message) == field
 
 
 @pytest.mark.parametrize("message", ["Invalid credentials.", "The sign is invalid", "Missing required parameter",
-                                     "Invalid request, please check your input.", "Parameter is missing"])
+                                     "Invalid request, please check your input.", "Parameter is missing",
+                                     "Invalid Date Format", "The product does not exist", "Invalid request id"])
 def test_messages_that_name_no_field(message):
     assert from_message(message) is None
 

@@ -77,6 +77,17 @@ def test_graphql_and_square_error_lists():
     assert shopify.message == "[API] Invalid API key or access token"
 
 
+def test_listings_issues_are_read_errors_first():
+    """SP-API Listings Items answers INVALID with issues[]; a WARNING before the ERROR is not the cause."""
+    fact = normalize({"status": 400, "endpoint": "https://sellingpartnerapi-na.amazon.com/listings/2021-08-01/items/A/S",
+                      "body": {"sku": "S", "status": "INVALID", "issues": [
+                          {"code": "W1", "message": "a warning", "severity": "WARNING"},
+                          {"code": "90220", "message": "'item_name' is required but not supplied.",
+                           "severity": "ERROR", "attributeNames": ["item_name"]}]}})
+    assert fact.code == "90220"
+    assert fact.message.startswith("'item_name' is required")
+
+
 @pytest.mark.parametrize("text, code, message", [
     ("Array ( [request_id] => 7c29cd [msg] => no partner_id [error] => error_param ) )", "error_param",
      "no partner_id"),
@@ -87,6 +98,11 @@ def test_graphql_and_square_error_lists():
     ("original-record-number\tsku\terror-code\terror-type\terror-message\n1\tS263\t6039\tError\tMerchant is not "
      "authorized to sell products under this restricted product group.", "6039", "Merchant is not authorized to "
      "sell products under this restricted product group."),
+    # Laravel's dd() of a TikTok Shop answer (EcomPHP/tiktokshop-php#40) and a Symfony object dump
+    ('array:3 [\n  "code" => 105005\n  "message" => "you should apply auth pkg for this api"\n'
+     '  "request_id" => "20240710170328026B85572D809D2BFFC5"\n]', "105005", "you should apply auth pkg for this api"),
+    ('App\\Exceptions\\ApiError {#812\n  +"code": "E0501"\n  +"message": "Invalid Request Format"\n}',
+     "E0501", "Invalid Request Format"),
 ])
 def test_dumps_cut_json_and_reports(text, code, message):
     fact = normalize({"status": 200, "endpoint": "/x", "body": text})
