@@ -150,16 +150,18 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     errors = body.get("errors")
     if errors is None and isinstance(body.get("error"), list):  # Walmart {"error": [{"code", ...}]}
         errors = body["error"]
+    if errors is None and isinstance(body.get("detail"), list):  # FastAPI {"detail": [{"loc", "msg", "type"}]}
+        errors = body["detail"]
     if errors is None and isinstance(body.get("issues"), list):
         # SP-API Listings Items {"status": "INVALID", "issues": [{"code", "message", "severity"}]}: errors first
         errors = sorted(body["issues"], key=lambda e: not isinstance(e, dict) or e.get("severity") != "ERROR")
     if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
         # SP-API {"errors": [{"code", "message", "details"}]}; GraphQL's extensions.code; Square's detail
         first = errors[0]
-        messages = [m for m in (_text(e.get("message") or e.get("detail") or e.get("description"))
+        messages = [m for m in (_text(e.get("message") or e.get("detail") or e.get("description") or e.get("msg"))
                                 for e in errors) if m]
         extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
-        code = first.get("code") or first.get("error_code") or extensions.get("code")
+        code = first.get("code") or first.get("error_code") or extensions.get("code") or first.get("type")
         return _text(code), " | ".join(messages) or None, None, request_id
     if isinstance(errors, str | dict) and errors:  # {"errors": "[API] Invalid API key ..."}
         return _text(body.get("code")), _text(errors), None, request_id
@@ -198,6 +200,7 @@ _CODE = (r"\d{3,10}|[A-Z]{1,4}\d{2,6}|[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z][A-Z0-
 _LEADING_CODE = re.compile(
     rf"^\s*(?:\d{{3}}\s+)?\[?(?P<code>{_CODE})\]?(?:\s*(?:[:\-–—·|]\s*|\s+[\"'“(])(?P<message>.+)|\s*$)", re.DOTALL)
 _CODE_EQUALS = re.compile(r"\b(?:error_?)?code\s*[=:]\s*[\"']?(?P<code>[\w.-]{2,64})")
+_CODE_TOKEN = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){1,12}")  # an UPPER_SNAKE name alone
 LAZOP_SEPARATOR = "^_^"
 _EXCEPTION_NAMES = ("Error", "Exception", "Fault")
 
@@ -267,6 +270,8 @@ def normalize(payload: dict) -> Fact:
 
     body, fmt = parse_body(payload.get("body"))
     code, message, error_type, request_id = read_envelope(body, fmt)
+    if code is None and message and _CODE_TOKEN.fullmatch(message.strip()):
+        code = message.strip()  # {"message": "BIZ_CHECK_MAIN_IMAGE_REQUIRE"}: the message is a code
     headers = _lower_headers(payload.get("headers"))
     error_type = error_type or headers.get("x-amzn-errortype")
     request_id = request_id or headers.get("x-amzn-requestid") or headers.get("x-request-id")

@@ -137,3 +137,15 @@ def test_more_envelopes():
 def test_an_exception_class_is_no_code():
     fact = normalize({"status": 403, "endpoint": "/x", "body": "CustomError: Access to requested resource is denied."})
     assert fact.code is None
+
+
+def test_fastapi_detail_lists_and_a_message_that_is_a_code():
+    """FastAPI/pydantic answers {"detail": [{"loc", "msg", "type"}]}; a lone UPPER_SNAKE message is the code."""
+    fastapi = normalize({"status": 422, "endpoint": "/items", "body": {"detail": [
+        {"loc": ["body", "sku"], "msg": "field required", "type": "value_error.missing"}]}})
+    assert (fastapi.code, fastapi.message) == ("value_error.missing", "field required")
+    lazada = normalize({"status": 200, "endpoint": "https://api.lazada.sg/rest/product/create",
+                        "body": {"detail": [{"message": "BIZ_CHECK_MAIN_IMAGE_REQUIRE"}]}})
+    assert lazada.code == "BIZ_CHECK_MAIN_IMAGE_REQUIRE"
+    sentence = normalize({"status": 400, "endpoint": "/x", "body": {"message": "Invalid request"}})
+    assert sentence.code is None
