@@ -150,8 +150,8 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     errors = body.get("errors")
     if errors is None and isinstance(body.get("error"), list):  # Walmart {"error": [{"code", ...}]}
         errors = body["error"]
-    if errors is None and isinstance(body.get("detail"), list):  # FastAPI {"detail": [{"loc", "msg", "type"}]}
-        errors = body["detail"]
+    if errors is None and isinstance(body.get("detail"), list) and "code" not in body and "message" not in body:
+        errors = body["detail"]  # FastAPI {"detail": [{"loc", "msg", "type"}]}; Lazada's detail[] explains a code
     if errors is None and isinstance(body.get("issues"), list):
         # SP-API Listings Items {"status": "INVALID", "issues": [{"code", "message", "severity"}]}: errors first
         errors = sorted(body["issues"], key=lambda e: not isinstance(e, dict) or e.get("severity") != "ERROR")
