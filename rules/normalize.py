@@ -172,6 +172,9 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
                 _text(error.get("message") or error.get("description") or error.get("info")),
                 _text(error.get("type")), request_id)
     if isinstance(error, str) and error:
+        failed = _batch_failure(body.get("response"))
+        if failed:  # Shopee batch APIs: "common.batch_api_all_failed", each failure in response.result_list[]
+            return failed + (None, request_id)
         # Shopee {"error", "message"}; OAuth 2.0 {"error", "error_description"}
         message = body.get("message") or body.get("error_description") or body.get("msg")
         if " " in error.strip() and not message:  # {"error": "Invalid API key: ..."} is a sentence
@@ -189,7 +192,27 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     code = body.get("code", body.get("error_code", body.get("errcode")))
     message = (body.get("message") or body.get("msg") or body.get("error_message")
                or body.get("detail") or body.get("title") or body.get("errmsg"))
+    if code is None and message is None:  # an ERP's own log record: providerErrorCode, upstreamMessage...
+        code, message = _suffixed(body, _CODE_SUFFIXES), _suffixed(body, _MESSAGE_SUFFIXES)
     return _text(code), _text(message), None, request_id
+
+
+_CODE_SUFFIXES = ("errorcode", "error_code", "errcode")
+_MESSAGE_SUFFIXES = ("errormessage", "error_message", "message", "errmsg")
+
+
+def _suffixed(body: dict, suffixes: tuple[str, ...]) -> Any:
+    """The first value whose key ends in one of the suffixes (keys are compared lower-cased)."""
+    return next((v for k, v in body.items() if isinstance(k, str) and k.lower().endswith(suffixes)
+                 and isinstance(v, str | int) and v != ""), None)
+
+
+def _batch_failure(response: Any) -> tuple[str | None, str | None] | None:
+    results = response.get("result_list") if isinstance(response, dict) else None
+    if not isinstance(results, list):
+        return None
+    failed = next((r for r in results if isinstance(r, dict) and r.get("fail_error")), None)
+    return (_text(failed["fail_error"]), _text(failed.get("fail_message"))) if failed else None
 
 
 # A code standing before the message in a log line: `36004001 "rt has expired"`,

@@ -149,3 +149,16 @@ def test_fastapi_detail_lists_and_a_message_that_is_a_code():
     assert lazada.code == "BIZ_CHECK_MAIN_IMAGE_REQUIRE"
     sentence = normalize({"status": 400, "endpoint": "/x", "body": {"message": "Invalid request"}})
     assert sentence.code is None
+
+
+def test_shopee_batch_failures_and_an_erps_own_log_record():
+    """Shopee batch APIs put each failure in response.result_list[]; an ERP's log names its keys its own way."""
+    failure = {"order_sn": "X", "fail_error": "logistics.package_can_not_print",
+               "fail_message": "The package can not print now."}
+    batch = normalize({"status": 200, "endpoint": "https://partner.shopeemobile.com/api/v2/logistics/x",
+                       "body": {"error": "common.batch_api_all_failed", "message": "All failed",
+                                "response": {"result_list": [failure]}}})
+    assert (batch.code, batch.message) == ("logistics.package_can_not_print", "The package can not print now.")
+    logged = normalize({"status": 200, "endpoint": "/x", "body": {
+        "operation": "get_shipping_parameter", "providerErrorCode": "error_other", "providerMessage": "not eligible"}})
+    assert (logged.code, logged.message) == ("error_other", "not eligible")
