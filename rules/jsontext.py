@@ -16,9 +16,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def loads(text: str) -> Any:
-    """json.loads, with unpaired surrogates replaced (raises what json.loads raises)."""
-    value = json.loads(text)
+def loads(text: str, strict: bool = True) -> Any:
+    """json.loads, with unpaired surrogates replaced (raises what json.loads raises); strict=False
+    admits raw control characters inside strings, as logs that wrap a long body leave them."""
+    value = json.loads(text, strict=strict)
     if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
         value = without_lone_surrogates(value)
     return value

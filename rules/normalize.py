@@ -105,7 +105,7 @@ def parse_body(body: Any) -> tuple[Any, str]:
     stripped = jsontext.clean(body.strip())
     if stripped[:1] in ("{", "["):
         try:
-            return jsontext.loads(stripped), "json"
+            return jsontext.loads(stripped, strict=False), "json"  # a body as logged, line breaks and all
         except (ValueError, RecursionError):
             pass
     head = stripped[:200].lower()

@@ -162,3 +162,10 @@ def test_shopee_batch_failures_and_an_erps_own_log_record():
     logged = normalize({"status": 200, "endpoint": "/x", "body": {
         "operation": "get_shipping_parameter", "providerErrorCode": "error_other", "providerMessage": "not eligible"}})
     assert (logged.code, logged.message) == ("error_other", "not eligible")
+
+
+def test_a_logged_json_body_with_a_raw_line_break_inside_a_string_is_still_json():
+    fact = normalize({"status": 401, "endpoint": "/wp-json/wc/v1/products", "body":
+                      '{"code":"woocommerce_rest_authentication_error","message":"Invalid Signature - p\nrovided '
+                      'signature does not match.","data":{"status":401}}'})
+    assert fact.body_format == "json" and fact.code == "woocommerce_rest_authentication_error"
