@@ -256,19 +256,24 @@ def _pooled(points: list[tuple[float, bool]]) -> list[list]:
     return blocks
 
 
+def _smoothed(hits: int, cases: int) -> float:
+    return (hits + 0.5) / (cases + 1)
+
+
 def fit_calibration(outcomes: list[Outcome], part: str = "tuning", others: list[Outcome] = ()) -> dict:
     """Confidence bands: the observed top-1 accuracy of the answers at each strength
-    (isotonic, smoothed towards 1/2 by one hit and one miss). An unmatched answer names no
+    (isotonic, smoothed by half a hit and half a miss: Jeffreys' prior, which unlike one of
+    each keeps a rate near 0 near 0 when a band has few cases). An unmatched answer names no
     cause whatever the rules, so its rate is read from `others` (the tuning part) too:
     rule tuning cannot inflate it, and a few cases would not measure it."""
     matched = [(o.strength, o.top1) for o in outcomes if o.strength is not None]
     unmatched = [o for o in (*outcomes, *others) if o.strength is None and o.refused is None]
-    bands = [{"from_score": round(lo, 2), "confidence": round((hits + 1) / (n + 2), 3), "cases": n}
+    bands = [{"from_score": round(lo, 2), "confidence": round(_smoothed(hits, n), 3), "cases": n}
              for lo, hits, n in _pooled(matched)]
     if bands:
         bands[0]["from_score"] = -1000.0  # the lowest band takes every weaker answer
     return {"fitted_on": f"{part} part of eval/corpus, {len(outcomes)} cases",
-            "unmatched": round((sum(o.top1 for o in unmatched) + 1) / (len(unmatched) + 2), 3),
+            "unmatched": round(_smoothed(sum(o.top1 for o in unmatched), len(unmatched)), 3),
             "bands": list(reversed(bands))}
 
 
