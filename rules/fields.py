@@ -24,7 +24,7 @@ PATTERNS = (
     rf"\bparam(?:eter)?s?\s+['\"`“]?(?P<field>{NAME})['\"`”]?\s+(?:is|are)\s+(?:missing|required|invalid|empty|not)",
     rf"\b(?:value|values)\s+.{{0,40}}?\s+at\s+'(?P<field>{NAME})'",
     rf"\b(?:missing|invalid)\s+(?:or\s+invalid\s+)?(?:request\s+)?param(?:eter)?s?\s*:?\s*\[(?P<field>{NAME})",
-    rf"\b(?:missing|required|invalid|unknown)\s+(?:required\s+)?(?:field|param(?:eter)?|property|attribute|argument|key)s?\b"
+    rf"\b(?:missing|required|invalid|unknown)\s+(?:required\s+)?(?:field|param(?:eter)?|property|attribute|argument|key)(?:s\b|\(s\)|\b)"
     rf"\s*[:=]?\s*['\"`“\[]?(?P<field>{NAME})",
     rf"\binvalid\s+(?:grant\s+)?param(?:eter)?\s*:\s*(?P<field>{NAME})",
     rf"\bparam(?:eter)?\s+['\"`“](?P<field>{NAME})['\"`”]",

@@ -194,9 +194,14 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
                or body.get("detail") or body.get("title") or body.get("errmsg"))
     if code is None and message is None:  # an ERP's own log record: providerErrorCode, upstreamMessage...
         code, message = _suffixed(body, _CODE_SUFFIXES), _suffixed(body, _MESSAGE_SUFFIXES)
+    params = body.get("data").get("params") if isinstance(body.get("data"), dict) else None
+    if isinstance(params, dict) and params and isinstance(message, str):
+        # WordPress/WooCommerce rest_invalid_param: {"data": {"params": {"regular_price": "... not of type string."}}}
+        message = " | ".join([message, *(str(v) for v in list(params.values())[:MAX_PARAMS])])
     return _text(code), _text(message), None, request_id
 
 
+MAX_PARAMS = 8  # per-parameter reasons read beside the message
 _CODE_SUFFIXES = ("errorcode", "error_code", "errcode")
 _MESSAGE_SUFFIXES = ("errormessage", "error_message", "message", "errmsg")
 
@@ -345,13 +350,16 @@ def derive(fact: Fact) -> dict[str, Any]:
 def direction_of(fact: Fact) -> str | None:
     """`outbound`: a call the ERP made to a platform's API (managing webhook subscriptions
     included); `inbound`: an event delivered to the ERP's own callback. The payload may say
-    so (context.direction); otherwise a platform's own host means outbound, and another
+    so (context.direction); otherwise a platform's own host means outbound, a GET or DELETE
+    too (a delivery is POSTed: reading or removing events is a call the ERP makes), and another
     host under a callback-like path (the webhook domain) means inbound."""
     given = fact.context.get("direction")
     if given in ("outbound", "inbound"):
         return given
     host_platform = fact.platform if "platform" in fact.inferred else infer.platform_of(fact.host)
     if fact.host and host_platform != "generic":  # the host was read already when no platform was given
+        return "outbound"
+    if fact.method in ("GET", "HEAD", "DELETE"):
         return "outbound"
     if fact.domain == "webhook" and (fact.host or fact.path != "/"):
         return "inbound"

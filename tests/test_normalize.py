@@ -111,3 +111,23 @@ def test_environment_of_host_and_credentials(endpoint, given, env, mismatch):
 def test_anything_is_accepted_without_raising(payload):
     fact = normalize(payload)
     assert fact.platform == "generic"
+
+
+@pytest.mark.parametrize("payload, direction", [
+    ({"endpoint": "https://open-api.tiktokglobalshop.com/event/202309/webhooks", "method": "PUT"}, "outbound"),
+    ({"endpoint": "https://api.allegro.pl/order/events?from=1&limit=100", "method": "GET"}, "outbound"),
+    ({"endpoint": "https://erp.example.com/webhooks/shopee", "method": "DELETE"}, "outbound"),
+    ({"endpoint": "https://erp.example.com/webhooks/shopee", "method": "POST"}, "inbound"),
+    ({"endpoint": "https://erp.example.com/webhooks/shopee", "method": "GET", "context": {"direction": "inbound"}},
+     "inbound"),
+])
+def test_which_way_the_call_went(payload, direction):
+    """A delivery is POSTed to the ERP's callback; reading or removing events is a call the ERP makes."""
+    assert normalize({"status": 400, **payload}).derived.get("direction") == direction
+
+
+def test_wordpress_per_parameter_reasons_are_read_with_the_message():
+    fact = normalize({"status": 400, "endpoint": "/wp-json/wc/v3/products", "body": {
+        "code": "rest_invalid_param", "message": "Invalid parameter(s): regular_price",
+        "data": {"status": 400, "params": {"regular_price": "regular_price is not of type string."}}}})
+    assert fact.message == "Invalid parameter(s): regular_price | regular_price is not of type string."
