@@ -139,6 +139,18 @@ class Catalog:
         return sorted({op.method for pattern, op in self._by_platform.get(platform, ()) if pattern.match(path)})
 
 
+def coverage(cat: Catalog) -> dict:
+    """Operations per platform, API and domain, and each platform's sources with what they leave out."""
+    out: dict = {}
+    for op in cat.operations:
+        entry = out.setdefault(op.platform, {"operations": 0, "apis": {}, "domains": {}, "sources": {}})
+        entry["operations"] += 1
+        entry["apis"][op.api] = entry["apis"].get(op.api, 0) + 1
+        entry["domains"][op.domain] = entry["domains"].get(op.domain, 0) + 1
+        entry["sources"][op.source["repository"] + "@" + op.source["commit"][:12]] = op.source.get("note", "")
+    return out
+
+
 @cache
 def catalog() -> Catalog:
     """The catalog of kb_content/schemas, read once per process."""

@@ -73,9 +73,9 @@ def changelog(old: dict | None, new: dict) -> list[str]:
     if old is None:
         return [f"{name}: new, {len(new['operations'])} operations"]
     lines = []
-    if old["source"] != new["source"]:
-        before, after = old["source"].get("commit", "?")[:12], new["source"].get("commit", "?")[:12]
-        lines.append(f"{name}: source {before} -> {after}")
+    before, after = old["source"].get("commit", "?")[:12], new["source"].get("commit", "?")[:12]
+    if before != after:
+        lines.append(f"{name}: source commit {before} -> {after}")
     for op in sorted(set(new["operations"]) - set(old["operations"])):
         lines.append(f"{name}: operation added: {op}")
     for op in sorted(set(old["operations"]) - set(new["operations"])):

@@ -17,6 +17,8 @@ from rules.infer import domain_of
 
 from .git_source import GitSource
 
+NOTE = ("from the reference's parameter tables: application parameters with types and required-ness; the "
+        "content of a `payload` parameter (product XML/JSON) is not described there and is not checked")
 REPOSITORY = "https://github.com/lazykern/ecommerce-api-docs"
 FOLDERS = ("product-api", "order-api", "fulfillment-api", "logistics-api")
 REFERENCE = "https://open.lazada.com/apps/doc/api?path="
@@ -58,7 +60,7 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
         documents.append({
             "platform": "lazada", "api": folder.removesuffix("-api"), "version": "rest",
             "name": folder.replace("-", "_"),
-            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit,
+            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit, "note": NOTE,
                        "what": "open.lazada.com API reference, as scraped JSON"},
             "operations": ops,
         })

@@ -15,6 +15,8 @@ from rules.infer import domain_of
 
 from .git_source import GitSource
 
+NOTE = ("from the reference's parameter tables: types and required-ness, no enums or limits; Shopee "
+        "publishes no machine-readable spec or parameter-encoding SDK")
 REPOSITORY = "https://github.com/lazykern/ecommerce-api-docs"
 MODULES = ("product", "order", "logistics", "returns")
 REFERENCE = "https://open.shopee.com/documents/v2/{name}?module={module}&type=1"
@@ -76,7 +78,7 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
                 ops[api["api_name"]] = operation(api)
         documents.append({
             "platform": "shopee", "api": module, "version": "v2", "name": f"{module}_v2",
-            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit,
+            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit, "note": NOTE,
                        "what": "open.shopee.com API reference (v2), as scraped JSON"},
             "operations": ops,
         })

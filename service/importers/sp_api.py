@@ -9,6 +9,8 @@ from rules.reqschema import compact, reachable
 
 from .git_source import GitSource
 
+NOTE = ("every operation of the listed APIs, with types, required-ness, enums, formats and limits as the "
+        "official model writes them")
 REPOSITORY = "https://github.com/amzn/selling-partner-api-models"
 REFERENCE = "https://developer-docs.amazon.com/sp-api/reference/"
 
@@ -92,7 +94,7 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
         documents.append({
             "platform": "amazon_sp", "api": api, "version": model["info"]["version"],
             "name": path.rsplit("/", 1)[1].removesuffix(".json"),
-            "source": {"repository": REPOSITORY, "path": path, "commit": source.commit},
+            "source": {"repository": REPOSITORY, "path": path, "commit": source.commit, "note": NOTE},
             "operations": ops,
             "definitions": reachable(ops, definitions),
         })
