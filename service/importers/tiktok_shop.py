@@ -1,118 +1,94 @@
-"""TikTok Shop request schemas (202309 and later APIs) from TikTok Shop's official Node.js SDK,
-which Partner Center generates with OpenAPI Generator from its API definitions.
+"""TikTok Shop request schemas (202309 and later APIs) from TikTok Shop's API reference
+(partner.tiktokshop.com/docv2): each API page's parameter tables - header, path, query and body
+parameters with type and required-ness (Y/N), body fields nested by leading "^" marks - as the
+documentation site serves them in JSON, read from a public, dated scrape of the reference that
+keeps each page's JSON unchanged (`document_api_meta`), named in `source` with its commit.
 
-What the SDK encodes, and so what is imported: each operation's method, path, query and header
-parameters with their types and which of them the SDK requires, and the body model's fields
-with their types (string / number / boolean / arrays / nested models). The SDK marks no body
-field as required and carries no enums or limits, so neither does the import: a check of a
-TikTok Shop body finds mistyped and misplaced fields, not missing ones.
-
-No SDK repository of TikTok's own is public; the source is a copy of the SDK committed
-unchanged (its generator's FILES list and VERSION 7.15.0 included) in a public repository,
-named in `source` with its commit.
+The tables carry no enums and no limits (those are in the descriptions' prose), so neither does
+the import; the doc link is the page's own slug (docv2/page/<document_path>).
 """
 
+import json
 import re
-from collections import defaultdict
 
 from rules.infer import domain_of
-from rules.reqschema import reachable
 
 from .git_source import GitSource
 
-NOTE = ("the SDK marks no body field required and carries no enums or limits: bodies are checked for types "
-        "and unknown fields only; the SDK links no reference page (doc is null)")
-REPOSITORY = "https://github.com/yangyiqian0312/super-succotash"
-SDK_COMMIT = "ce365d3e8d883a20d2a290a81d1a0c6855840109"
-# product (inventory is part of it), order, fulfillment and logistics, every published version
-API_FILE = re.compile(r"^api/(product|order|fulfillment|logistics)V(\d{6})Api\.ts$")
-
-METHOD = re.compile(r"public async (\w+) \(")
-SUMMARY = re.compile(r"@summary (\w+)")
-PATH = re.compile(r"localVarPath = this\.basePath \+ '([^']+)'")
-VERB = re.compile(r"method: '(\w+)'")
-REQUIRED = re.compile(r"Required parameter (\w+) was null")
-QUERY = re.compile(r"localVarQueryParameters\['([^']+)'\] = ObjectSerializer\.serialize\((\w+), \"([^\"]+)\"\)")
-HEADER = re.compile(r"localVarHeaderParams\['([^']+)'\] = ObjectSerializer\.serialize\((\w+), \"([^\"]+)\"\)")
-BODY = re.compile(r"body: ObjectSerializer\.serialize\(\w+, \"(\w+)\"\)")
-CLASS = re.compile(r"export class (\w+)")
-ATTRIBUTE = re.compile(r'"baseName": "([^"]+)",\s*"type": "([^"]+)"')
+NOTE = ("from the reference's parameter tables: types and required-ness of header, path, query and body "
+        "parameters; no enums or limits (the tables give them only in prose)")
+REPOSITORY = "https://github.com/lazykern/ecommerce-api-docs"
+FOLDERS = ("products", "orders", "fulfillment", "logistics")  # inventory is part of products
+REFERENCE = "https://partner.tiktokshop.com/docv2/page/"
+METHODS = {1: "POST", 2: "GET", 3: "PUT", 4: "DELETE"}
+VERSIONED = re.compile(r"^/[a-z_]+/(20\d{4})/")
+SCALARS = {"string": "string", "int": "integer", "bool": "boolean", "object": "object"}
 
 
-def type_schema(ts_type: str, models: set[str]) -> dict:
-    """The JSON Schema of a type as the SDK's ObjectSerializer names it."""
-    if ts_type.startswith("Array<") and ts_type.endswith(">"):
-        return {"type": "array", "items": type_schema(ts_type[6:-1], models)}
-    if ts_type in ("string", "number", "boolean"):
-        return {"type": ts_type}
-    if ts_type == "object" or ts_type.startswith("{"):
-        return {"type": "object"}
-    if ts_type in models:
-        return {"$ref": f"#/definitions/{ts_type}"}
-    return {}  # "any"
+def type_schema(kind: str) -> dict:
+    if kind.startswith("[]"):
+        return {"type": "array", "items": type_schema(kind[2:])}
+    return {"type": SCALARS[kind]} if kind in SCALARS else {}
 
 
-def _model(text: str, models: set[str]) -> dict:
-    return {"type": "object",
-            "properties": {name: type_schema(kind, models) for name, kind in ATTRIBUTE.findall(text)}}
+def _add(schema: dict, param: dict, name: str) -> dict:
+    """Put one parameter into an object schema (or the object an array holds); its schema."""
+    target = schema["items"] if schema.get("type") == "array" else schema
+    target.setdefault("properties", {})[name] = child = type_schema(param["type"])
+    if param.get("required") == "Y":
+        target.setdefault("required", [])
+        if name not in target["required"]:
+            target["required"].append(name)
+    return child
 
 
-def _operations(text: str, family: str, models: set[str]) -> dict:
-    ops = {}
-    for block in text.split("    /**")[1:]:
-        method = METHOD.search(block)
-        if not method:
-            continue
-        summary = SUMMARY.search(block)
-        path = PATH.search(block).group(1)
-        required = set(REQUIRED.findall(block))
-        entry = {"method": VERB.search(block).group(1), "path": path, "api": family,
-                 "domain": domain_of(path), "doc": None}
-        for where, pattern in (("query", QUERY), ("headers", HEADER)):
-            found = pattern.findall(block)
-            if found:
-                key = str.lower if where == "headers" else str
-                entry[where] = {"type": "object",
-                                "properties": {key(n): type_schema(t, models) for n, _v, t in found}}
-                needed = sorted(key(n) for n, var, _t in found if var in required)
-                if needed:
-                    entry[where]["required"] = needed
-        placeholders = re.findall(r"\{(\w+)\}", path)
-        if placeholders:
-            entry["path_params"] = {"type": "object", "properties": {p: {"type": "string"} for p in placeholders},
-                                    "required": placeholders}
-        body = BODY.search(block)
-        if body:
-            entry["body"] = {"$ref": f"#/definitions/{body.group(1)}"}
-        ops[(summary or method).group(1)] = entry
-    return ops
+def nested(params: list[dict]) -> dict:
+    """The object schema of a table whose rows nest by their leading "^" marks."""
+    root = {"type": "object", "properties": {}}
+    parents = [root]  # parents[d]: the schema that takes rows of depth d
+    for param in params:
+        name = param["name"].lstrip("^")
+        depth = len(param["name"]) - len(name)
+        if not name or depth >= len(parents):
+            continue  # a row nested under nothing: the table is broken there, leave it out
+        child = _add(parents[depth], param, name)
+        del parents[depth + 1:]
+        parents.append(child)
+    return root
 
 
-def load(git_dir, commit: str = SDK_COMMIT) -> list[dict]:
+def operation(meta: dict, folder: str) -> dict:
+    path = meta["interface_path"]
+    entry = {"method": METHODS[meta["method"]], "path": path, "api": folder, "domain": domain_of(path),
+             "doc": REFERENCE + meta["document_path"]}
+    for table, slot in (("request_path_param", "path_params"), ("request_query_param", "query"),
+                        ("request_header_param", "headers")):
+        rows = [{**row, "name": row["name"].lower() if slot == "headers" else row["name"]}
+                for row in meta.get(table) or [] if row.get("name")]
+        if rows:
+            entry[slot] = nested(rows)
+    body = meta.get("request_body_param") or []
+    if body:
+        entry["body"] = nested(body)
+        entry["body_required"] = any(row.get("required") == "Y" and not row["name"].startswith("^") for row in body)
+    return entry
+
+
+def load(git_dir, commit: str = "HEAD") -> list[dict]:
     source = GitSource(git_dir, commit)
-    paths = source.paths()
-    model_texts = source.read_many([p for p in paths if p.startswith("model/") and p.endswith(".ts")])
-    classes = {}
-    for path, text in model_texts.items():
-        for name in CLASS.findall(text):
-            classes[name] = (path, text)
-    models = set(classes)
-    definitions = {name: _model(text, models) for name, (_path, text) in classes.items()}
-    by_family = defaultdict(list)
-    for path in paths:
-        match = API_FILE.match(path)
-        if match:
-            by_family[match.group(1)].append((match.group(2), path))
     documents = []
-    for family, versions in sorted(by_family.items()):
-        for version, path in sorted(versions):
-            ops = _operations(source.read(path), family, models)
-            documents.append({
-                "platform": "tiktok_shop", "api": family, "version": version,
-                "name": f"{family}_{version}",
-                "source": {"repository": REPOSITORY, "path": path, "commit": source.commit, "note": NOTE,
-                           "what": "TikTok Shop's Node.js SDK (OpenAPI Generator 7.15.0), committed unchanged"},
-                "operations": ops,
-                "definitions": reachable(ops, definitions),
-            })
+    for folder in FOLDERS:
+        under = f"data/raw/tiktok/api-reference/{folder}/"
+        paths = [p for p in source.paths() if p.startswith(under) and p.endswith(".spec.json")]
+        ops = {}
+        for _path, text in sorted(source.read_many(paths).items()):
+            meta = json.loads(text)["document_api_meta"]
+            if VERSIONED.match(meta.get("interface_path", "")) and meta.get("method") in METHODS:
+                ops[meta["document_path"]] = operation(meta, folder)
+        documents.append({
+            "platform": "tiktok_shop", "api": folder, "version": "202309+", "name": folder,
+            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit, "note": NOTE,
+                       "what": "partner.tiktokshop.com API reference (docv2), as scraped JSON"},
+            "operations": ops,
+        })
     return documents
