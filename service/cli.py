@@ -251,6 +251,20 @@ def schemas_import(platform, source, commit):
     click.echo("\n".join(lines) if lines else "no change")
 
 
+@schemas.command("examples")
+@click.argument("sp_api_source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("docs_source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("tests/fixtures/request_examples.jsonl"), show_default=True)
+def schemas_examples(sp_api_source, docs_source, out):
+    """Write the platforms' own request examples (with their sources) for the tests."""
+    from .importers.examples import collect
+
+    cases = collect(sp_api_source, docs_source)
+    out.write_text("".join(json.dumps(c, ensure_ascii=False, sort_keys=True) + "\n" for c in cases), encoding="utf-8")
+    click.echo(f"{len(cases)} request examples written to {out}")
+
+
 @schemas.command("coverage")
 def schemas_coverage():
     """Operations per platform, API and domain, and what each source leaves out."""
