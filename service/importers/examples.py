@@ -8,8 +8,10 @@ import json
 from rules.reqschema import catalog
 
 from .git_source import GitSource
-from .sp_api import MODELS, METHODS, REPOSITORY as SP_API_REPOSITORY
-from .shopee import MODULES, REPOSITORY as DOCS_REPOSITORY
+from .shopee import MODULES
+from .shopee import REPOSITORY as DOCS_REPOSITORY
+from .sp_api import METHODS, MODELS
+from .sp_api import REPOSITORY as SP_API_REPOSITORY
 from .tiktok_shop import FOLDERS
 
 
@@ -36,8 +38,9 @@ def _sp_api(git_dir) -> list[dict]:
                     for n, case in enumerate(response.get("x-amzn-api-sandbox", {}).get("static", [])):
                         value = case.get("request", {}).get("parameters", {}).get("body", {}).get("value")
                         if isinstance(value, dict):
+                            at = f"{template} {method} responses.{code} sandbox static[{n}]"
                             found.append(_case("amazon_sp", op["operationId"], method, template, value,
-                                               {**where, "at": f"{template} {method} responses.{code} sandbox static[{n}]"}))
+                                               {**where, "at": at}))
     return found
 
 
