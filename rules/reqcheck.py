@@ -202,9 +202,12 @@ def coerce(value: Any, schema: dict) -> Any:
         return [coerce(part, items) for part in value.split(schema["x-split"])] if value else []
     if kind in ("array", "object"):
         try:
-            return json.loads(value)
+            parsed = json.loads(value)
         except ValueError:
-            return value
+            parsed = value
+        if kind == "array" and not isinstance(parsed, list):  # no declared style: JSON text or a, b, c
+            parsed = [coerce(part, schema.get("items", {})) for part in value.split(",")] if value else []
+        return parsed
     return value
 
 
@@ -274,7 +277,9 @@ def envelope_problems(platform: str, path: str, params: dict, headers: dict, lan
         places = {"query": params, "headers": headers}
         name, home = token["name"], token["in"]
         if not places[home].get(name):
+            legacy = token.get("legacy")  # where an older API version took it
             elsewhere = [where for where, got in places.items() if where != home and got.get(name)]
+            elsewhere += [legacy["in"]] if legacy and places[legacy["in"]].get(legacy["name"]) else []
             kind = "token_misplaced" if elsewhere else "token_missing"
             found.append(problem(kind, "envelope", f"{home}.{name}", lang, doc, expected=f"{home}.{name}"))
     shop = rules.get("shop")

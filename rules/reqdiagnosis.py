@@ -4,8 +4,8 @@ The check (rules/reqcheck.py) runs on the request's body and the endpoint's quer
 become evidence (`evidence.request_check`) of the first diagnosis. A missing required field, a
 wrong type or a value outside the schema is a fact about the request, so it wins over an
 answer that names no field: when no rule matched a 4xx, or the rule that did is a validation
-rule that could not tell which field, the schema's finding becomes the answer (or fills its
-`field`). A rule that names its own field keeps it.
+rule that could not tell which field, the schema's finding becomes the first diagnosis, with
+`field` filled (the rule's answer follows it). A rule that names its own field keeps first place.
 """
 
 from typing import Any
@@ -104,21 +104,16 @@ def add_request_check(result: dict, fact: Fact, lang: str) -> dict:
     if request is None:
         return result
     checked = check(request, lang)
-    if checked["operation"] is None or not checked["problems"]:
+    # a logged request's envelope is often cut (signature parameters dropped): its fields only
+    problems = [p for p in checked["problems"] if p["where"] in ("body", "query", "path", "headers")]
+    if checked["operation"] is None or not problems:
         return result
-    evidence: Any = {"operation": checked["operation"]["name"],
-                     "problems": [_evidence(p) for p in checked["problems"][:SHOWN]]}
+    checked["problems"] = problems
+    evidence: Any = {"operation": checked["operation"]["name"], "problems": [_evidence(p) for p in problems[:SHOWN]]}
     found = first_error(checked)
     if found is not None and found["kind"] in CATEGORY and _generic(result, fact):
-        field = field_name(found)
-        top = result["diagnoses"][0]
-        if top["category"] == "unknown":
-            result["diagnoses"] = [_schema_diagnosis(result, found, field, checked["operation"], fact, lang),
-                                   *result["diagnoses"][1:]]
-        else:
-            top["field"] = field
-            sent = fields.as_sent(fact, field)
-            if sent:
-                top["field_sent"] = sent
+        schema = _schema_diagnosis(result, found, field_name(found), checked["operation"], fact, lang)
+        rest = result["diagnoses"] if result["diagnoses"][0]["category"] != "unknown" else []
+        result["diagnoses"] = [schema, *rest][:len(result["diagnoses"]) + 1]
     result["diagnoses"][0]["evidence"]["request_check"] = evidence
     return result
