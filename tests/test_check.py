@@ -405,3 +405,29 @@ def test_diagnose_without_a_request_is_unchanged(local_kb):
                "body": {"error": "bad request"}}
     top = local_kb.diagnose(payload)["diagnoses"][0]
     assert "request_check" not in top["evidence"]
+
+
+# -- opsdiag batch ----------------------------------------------------------------------------
+
+def test_batch_adds_the_first_request_problem_and_a_request_problems_section(tmp_path):
+    import csv
+
+    endpoint = "https://partner.shopeemobile.com/api/v2/product/update_price?partner_id=1"
+    mistyped = json.dumps({"item_id": 800000001, "price_list": [{"model_id": 0, "original_price": "100"}]})
+    missing = json.dumps({"price_list": [{"model_id": 0, "original_price": 100}]})
+    source = tmp_path / "errors.csv"
+    with source.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["api_endpoint", "http_status", "error_message", "request_body"])
+        writer.writerows([[endpoint, 400, "bad request", mistyped]] * 3 + [[endpoint, 400, "bad request", missing],
+                                                                          [endpoint, 400, "bad request", ""]])
+    result = CliRunner().invoke(main, ["batch", str(source), "--workers", "1"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "errors.diagnosed.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert [r["request_problem"] for r in rows] == [
+        "$.price_list[0].original_price: type, wants number, sent string"] * 3 + [
+        "$.item_id: missing, wants present", ""]
+    section = result.output.split("Request problems")[1]
+    first, second = [line for line in section.splitlines() if "v2.product.update_price" in line][:2]
+    assert "$.price_list[0].original_price - type" in first and " 3 " in first
+    assert "$.item_id - missing" in second
