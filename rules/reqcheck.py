@@ -10,6 +10,7 @@ and the doc link. Nothing here knows about Flask: /check, `opsdiag check`, /diag
 batch tool all call `check`.
 """
 
+import difflib
 import json
 import re
 from datetime import datetime
@@ -194,8 +195,9 @@ def schema_problems(validator_: Validator, instance: Any, where: str, root: str,
             for name in error.instance:
                 if name not in known:
                     kind = "unknown_field"
+                    near = difflib.get_close_matches(str(name), list(known), n=3)  # "sku" -> "skus"
                     prob = problem(kind, where, _json_path(root, [*parts, name]), lang, doc,
-                                   expected=sorted(known)[:12], sent=error.instance[name], sent_key=name)
+                                   expected=near or sorted(known)[:12], sent=error.instance[name], sent_key=name)
                     if not error.schema.get(STRICT):  # the platform itself forbids other fields
                         prob["severity"] = ERROR
                     found.append(prob)

@@ -1,7 +1,7 @@
 """What the schema check adds to a diagnosis when the payload carries the request that was sent.
 
-The check (rules/reqcheck.py) runs on the request's body and the endpoint's query; its findings
-become evidence (`evidence.request_check`) of the first diagnosis. A missing required field, a
+The check (rules/reqcheck.py) runs on the sent request; its findings about the body, the path
+and the headers become evidence (`evidence.request_check`) of the first diagnosis. A missing required field, a
 wrong type or a value outside the schema is a fact about the request, so it wins over an
 answer that names no field: when no rule matched a 4xx, or the rule that did is a validation
 rule that could not tell which field, the schema's finding becomes the first diagnosis, with
@@ -104,8 +104,10 @@ def add_request_check(result: dict, fact: Fact, lang: str) -> dict:
     if request is None:
         return result
     checked = check(request, lang)
-    # a logged request's envelope is often cut (signature parameters dropped): its fields only
-    problems = [p for p in checked["problems"] if p["where"] in ("body", "query", "path", "headers")]
+    # A logged request's envelope is often cut (signature parameters dropped), and the answer must
+    # not depend on query parameters that no rule reads (the batch memo leaves them out of its
+    # key, service/batch/worker.py): the sent body, headers and path only.
+    problems = [p for p in checked["problems"] if p["where"] in ("body", "path", "headers")]
     if checked["operation"] is None or not problems:
         return result
     checked["problems"] = problems

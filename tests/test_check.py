@@ -431,3 +431,18 @@ def test_batch_adds_the_first_request_problem_and_a_request_problems_section(tmp
     first, second = [line for line in section.splitlines() if "v2.product.update_price" in line][:2]
     assert "$.price_list[0].original_price - type" in first and " 3 " in first
     assert "$.item_id - missing" in second
+
+
+def test_the_readme_example_answers_as_the_readme_says(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    part = readme.split("## Checking a request against the platform's schema")[1].split("\n## ")[0]
+    request = re.search(r"```json\n(.*?)```", part, re.S).group(1)
+    shown = re.findall(r"^\| `([^`]+)` \| (\w+) \| (\w+) \|", part, re.M)
+    file = tmp_path / "request.json"
+    file.write_text(request, encoding="utf-8")
+    result = _run("check", file)
+    assert result.exit_code == 1
+    problems = json.loads(result.output)["problems"]
+    assert [(p["path"], p["kind"], p["severity"]) for p in problems] == shown
+    coverage = re.search(r"```\n(amazon_sp: .*?)```", part, re.S).group(1)
+    assert coverage == _run("schemas", "coverage").output
