@@ -365,7 +365,8 @@ def check(request: dict, lang: str = "en", now: float | None = None) -> dict:
     method = str(request.get("method") or "").upper() or None
     platform = request.get("platform") if request.get("platform") in PLATFORMS else infer.platform_of(host)
     body = request.get("body")
-    out: dict = {"platform": platform, "operation": None}
+    region = request.get("region") or infer.region_of(platform, host, query)  # as /diagnose infers it
+    out: dict = {"platform": platform, "region": region, "operation": None}
     if platform == "generic":
         return {**out, "ok": False, "problems": [problem("unknown_platform", "endpoint", "endpoint", lang, None)]}
     path = operation_path(platform, path)

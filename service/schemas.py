@@ -235,5 +235,8 @@ class CheckRequestSchema(Strict):
     query = QueryParams()
     body = JsonBody(allow_none=True)
     platform = fields.String(validate=validate.OneOf(PLATFORMS))
+    region = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 code"))
     sent_at = Timestamp()
+
+    upper_region = DiagnoseRequestSchema.upper_region
 

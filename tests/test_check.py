@@ -446,3 +446,13 @@ def test_the_readme_example_answers_as_the_readme_says(tmp_path):
     assert [(p["path"], p["kind"], p["severity"]) for p in problems] == shown
     coverage = re.search(r"```\n(amazon_sp: .*?)```", part, re.S).group(1)
     assert coverage == _run("schemas", "coverage").output
+
+
+def test_check_route_infers_platform_and_region_as_diagnose_does(client):
+    data = client.post("/check", json={"method": "GET", "headers": {"x-amz-access-token": "Atza|x"},
+                                       "endpoint": "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders"
+                                                   "?MarketplaceIds=A1PA6795UKMFR9"}).get_json()
+    assert (data["platform"], data["region"], data["ok"]) == ("amazon_sp", "DE", True)
+    given = client.post("/check", json={"method": "GET", "endpoint": "/orders/v0/orders?MarketplaceIds=X",
+                                        "platform": "amazon_sp", "region": "uk"}).get_json()
+    assert (given["platform"], given["region"]) == ("amazon_sp", "GB")
