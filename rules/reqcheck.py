@@ -331,6 +331,17 @@ def split_endpoint(endpoint: str) -> tuple[str, str, dict[str, str]]:
         return "", "/", {}
 
 
+def _query_text(value: Any) -> str:
+    """A query parameter given as JSON, as it goes on the wire."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
 def operation_path(platform: str, path: str) -> str:
     """The path as the schemas write it: Lazada's reference leaves out the /rest prefix."""
     if platform == "lazada" and path.startswith("/rest/"):
@@ -359,8 +370,7 @@ def check(request: dict, lang: str = "en", now: float | None = None) -> dict:
     `now` (Unix seconds) also checks the timestamp's distance from it; None skips that."""
     endpoint = str(request.get("endpoint") or "")
     host, path, query = split_endpoint(endpoint)
-    query = {**query, **{str(k): v if isinstance(v, str) else json.dumps(v) if isinstance(v, dict | list) else str(v)
-                         for k, v in (request.get("query") or {}).items()}}
+    query = {**query, **{str(k): _query_text(v) for k, v in (request.get("query") or {}).items()}}
     headers = {str(k).lower(): v for k, v in (request.get("headers") or {}).items()}
     method = str(request.get("method") or "").upper() or None
     platform = request.get("platform") if request.get("platform") in PLATFORMS else infer.platform_of(host)

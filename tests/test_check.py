@@ -456,3 +456,10 @@ def test_check_route_infers_platform_and_region_as_diagnose_does(client):
     given = client.post("/check", json={"method": "GET", "endpoint": "/orders/v0/orders?MarketplaceIds=X",
                                         "platform": "amazon_sp", "region": "uk"}).get_json()
     assert (given["platform"], given["region"]) == ("amazon_sp", "GB")
+
+
+def test_query_given_as_json_is_read_as_sent_on_the_wire():
+    result = reqcheck.check({"method": "GET", "headers": {"x-amz-access-token": "Atza|x"},
+                             "endpoint": "https://sellingpartnerapi-na.amazon.com/orders/v0/orders",
+                             "query": {"MarketplaceIds": "ATVPDKIKX0DER", "MaxResultsPerPage": 20, "IsISPU": False}})
+    assert result["ok"], result["problems"]
