@@ -27,6 +27,7 @@ from . import explain, fields, score
 from .compiler import Layout, partition
 from .model import Rule
 from .normalize import Fact, normalize
+from .reqdiagnosis import add_request_check
 from .score import Scored
 
 MAX_DIAGNOSES = 5
@@ -95,7 +96,7 @@ class Engine:
     def diagnose(self, payload: dict, lang: str = "en") -> dict:
         fact = normalize(payload)
         ranked, raw = self.rank(fact)
-        return self.answer(fact, ranked, raw, lang)
+        return add_request_check(self.answer(fact, ranked, raw, lang), fact, lang)
 
     def answer(self, fact: Fact, ranked: list[Scored], raw: dict, lang: str = "en") -> dict:
         """The answer for rules found and ranked (by rank(), or another matcher in bench/)."""

@@ -10,7 +10,7 @@ from rules.runtime import KnowledgeBase
 from rules.store import Store
 
 from . import admin, envelope, gaps, heap, limits, logs, problems
-from .api import diagnose, docs, health
+from .api import check, diagnose, docs, health
 from .api.metrics import bp as metrics_bp
 from .console import bp as console_bp
 from .json_encoding import OrjsonProvider
@@ -51,6 +51,7 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
 
     problems.register(app)
     app.register_blueprint(diagnose.bp)
+    app.register_blueprint(check.bp)  # POST /check: a request against its published schema
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(metrics_bp)

@@ -226,6 +226,86 @@ def keys_create(role, label, db_url):
 main.add_command(batch)  # opsdiag batch: service/batch/
 
 
+@main.group()
+def schemas():
+    """The platforms' published request schemas (kb_content/schemas)."""
+
+
+@schemas.command("import")
+@click.argument("platform", type=click.Choice(["amazon_sp", "tiktok_shop", "shopee", "lazada"]))
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--commit", default=None, help="the commit of SOURCE to read (default: the importer's own choice)")
+def schemas_import(platform, source, commit):
+    """Import PLATFORM's schemas from SOURCE, a clone or mirror of the repository the importer
+    names; prints the changelog (operations and required fields added or removed)."""
+    from rules.reqschema import SCHEMA_DIR
+
+    from .importers import IMPORTERS, write
+
+    load, repository = IMPORTERS[platform]
+    documents = load(source, commit) if commit else load(source)
+    lines = write(documents)
+    operations = sum(len(d["operations"]) for d in documents)
+    click.echo(f"{platform}: {len(documents)} documents, {operations} operations from {repository} "
+               f"into {SCHEMA_DIR / platform}")
+    click.echo("\n".join(lines) if lines else "no change")
+
+
+@schemas.command("examples")
+@click.argument("sp_api_source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("docs_source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("tests/fixtures/request_examples.jsonl"), show_default=True)
+def schemas_examples(sp_api_source, docs_source, out):
+    """Write the platforms' own request examples (with their sources) for the tests."""
+    from .importers.examples import collect
+
+    cases = collect(sp_api_source, docs_source)
+    out.write_text("".join(json.dumps(c, ensure_ascii=False, sort_keys=True) + "\n" for c in cases), encoding="utf-8")
+    click.echo(f"{len(cases)} request examples written to {out}")
+
+
+@schemas.command("coverage")
+def schemas_coverage():
+    """Operations per platform, API and domain, and what each source leaves out."""
+    from rules.reqschema import catalog, coverage
+
+    found = coverage(catalog())
+    for platform in ("amazon_sp", "tiktok_shop", "shopee", "lazada"):
+        entry = found.get(platform)
+        if entry is None:
+            click.echo(f"{platform}: no operations imported (`opsdiag schemas import {platform} SOURCE`)")
+            continue
+        click.echo(f"{platform}: {entry['operations']} operations")
+        click.echo("  by API:    " + ", ".join(f"{k} {v}" for k, v in sorted(entry["apis"].items())))
+        click.echo("  by domain: " + ", ".join(f"{k} {v}" for k, v in sorted(entry["domains"].items())))
+        for source, note in sorted(entry["sources"].items()):
+            click.echo(f"  source:    {source}" + (f" - {note}" if note else ""))
+
+
+@main.command("check")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--lang", type=click.Choice(["en", "zh-CN"]), default="en", show_default=True)
+def check_file(file, lang):
+    """Check one request (FILE, or - for stdin: method, endpoint, headers, query, body) against the
+    platform's published schema, as POST /check does; exits 1 when it finds a problem."""
+    import time
+
+    from rules import reqcheck
+
+    from .schemas import CheckRequestSchema
+
+    try:
+        request = CheckRequestSchema().load(json.load(file))
+    except (ValueError, ValidationError) as exc:
+        messages = exc.messages if isinstance(exc, ValidationError) else str(exc)
+        raise SystemExit(f"invalid request: {messages}") from exc
+    sent_at = request.pop("sent_at", None)
+    result = reqcheck.check(request, lang, now=sent_at.timestamp() if sent_at else time.time())
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    sys.exit(0 if result["ok"] else 1)
+
+
 if __name__ == "__main__":
     main()
 

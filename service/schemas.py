@@ -200,3 +200,43 @@ class DiagnoseRequestSchema(Schema):
             region = data["region"].upper()
             data = {**data, "region": "GB" if region == "UK" else region}
         return data
+
+
+class QueryParams(fields.Field):
+    """Query parameter name -> value (a string, number or boolean), as an ERP builds them."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("must be an object of parameter name: value")
+        bounds = limits.LIMITS
+        if len(value) > bounds.payload_headers:
+            raise ValidationError(f"more than {bounds.payload_headers} parameters")
+        for name, item in value.items():
+            if len(name) > 256:
+                raise ValidationError(f"{name[:64]!r}... is longer than 256 characters")
+            if isinstance(item, dict | list):
+                problem = out_of_bounds(item, bounds.json_depth, bounds.string_chars)
+            elif isinstance(item, str | int | float | bool) or item is None:
+                long = isinstance(item, str) and len(item) > bounds.header_value_chars
+                problem = f"longer than {bounds.header_value_chars} characters" if long else None
+            else:
+                problem = "must be a string, number, boolean, array or object"
+            if problem:
+                raise ValidationError(f"value of {name[:64]!r}: {problem}")
+        return value
+
+
+class CheckRequestSchema(Strict):
+    """A /check payload: the request an ERP is about to send (or sent)."""
+
+    method = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{1,16}$"))
+    endpoint = fields.String(required=True, validate=validate.Length(1, 4096))
+    headers = Headers()
+    query = QueryParams()
+    body = JsonBody(allow_none=True)
+    platform = fields.String(validate=validate.OneOf(PLATFORMS))
+    region = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 code"))
+    sent_at = Timestamp()
+
+    upper_region = DiagnoseRequestSchema.upper_region
+

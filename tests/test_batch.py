@@ -64,7 +64,8 @@ def test_generated_log_categories_match_row_by_row_and_shares_add_up(tmp_path, k
     with open(source, encoding="utf-8", newline="") as f:
         given = list(csv.reader(f))
     written = read_csv(out)
-    assert written[0] == [*given[0], "category", "owner", "rule_id", "title", "first_step", "doc_url", "language"]
+    assert written[0] == [*given[0], "category", "owner", "rule_id", "title", "first_step", "doc_url", "language",
+                          "request_problem"]
     assert [row[: len(given[0])] for row in written[1:]] == given[1:], "every input row kept as given"
     expected = expected_categories(local_kb, given[1:], given[0])
     assert [row[len(given[0])] for row in written[1:]] == expected
@@ -295,7 +296,7 @@ def test_cli_writes_csv_with_bom_and_html_summary_without_external_urls(tmp_path
     for attr, url in re.findall(r'\b(src|href)\s*=\s*"([^"]*)"', html, re.I):
         assert not url.startswith(("http:", "https:", "//")) or (attr == "href" and unescape(url) in doc_urls), url
     assert not re.search(r"url\(|@import", html), "no resource loaded by the style"
-    known = {row[-2] for row in written[1:] if row[-2]}
+    known = {row[-3] for row in written[1:] if row[-3]}
     assert doc_urls <= known
 
 

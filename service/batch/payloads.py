@@ -35,6 +35,7 @@ COLUMNS = {
     "response_headers": "headers",
     "response_body": "body",
     "method": "method",
+    "request_body": "request.body",
 }
 REQUIRED = ("api_endpoint", "http_status")
 PLATFORM_ALIASES = {
@@ -158,6 +159,8 @@ class CsvLayout:
                 payload["body"] = {"code": code, "message": message}
             elif code or message:
                 payload["body"] = {"code": code} if code else {"message": message}
+        if get("request_body"):
+            payload["request"] = {"body": cells["request_body"]}  # checked against the operation's schema
         context: dict[str, Any] = {}
         if get("shop_id"):
             context["shop_id"] = cells["shop_id"]

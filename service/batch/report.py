@@ -50,6 +50,11 @@ def _key_label(key: str, lang: str) -> str:
     return words(lang)["none"] if key == NONE else key
 
 
+def request_label(key: tuple) -> str:
+    operation, path, kind = key
+    return f"{operation}: {path} - {kind}"
+
+
 # -- text -----------------------------------------------------------------------------
 
 
@@ -100,6 +105,9 @@ def render_text(run, lang: str = "en", top: int = TOP) -> str:
         "",
         w["unmatched"],
         *_table([(x.key, x.count, x.share, "") for x in s.top_unmatched(top)], 60),
+        "",
+        w["request_problems"],
+        *_table([(request_label(key), n, share, "") for key, n, share in s.top_request_problems(top)], 80),
     ]
     for name in DIMENSIONS:
         rows = s.breakdown(name, top if name != "retries" else None)
@@ -158,6 +166,8 @@ def render_html(run, lang: str = "en", top: int = TOP) -> str:
         rules=[{"id": x.key, "count": x.count, "share": x.share, "category": category_label(info[0], lang),
                 "title": info[2], "doc_url": info[3]} for x, info in s.top_rules(top)],
         unmatched=s.top_unmatched(top),
+        request_problems=[{"key": request_label(key), "count": n, "share": share}
+                          for key, n, share in s.top_request_problems(top)],
         breakdowns=breakdowns,
         retried=retried, retried_share=s.share(retried),
         retried_causes=[{"label": category_label(x.key, lang), "key": x.key, "count": x.count, "share": x.share}

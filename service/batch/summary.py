@@ -50,6 +50,7 @@ class Summary:
         self.rules: Counter = Counter()
         self.rule_info: dict[str, tuple[str, str, str, str | None]] = {}  # id -> category, owner, title, doc
         self.unmatched: Counter = Counter()
+        self.requests: Counter = Counter()  # (operation, field path, problem kind) -> rows whose request had it
         self.dims: dict[str, Counter] = {name: Counter() for name in DIMENSIONS}  # (key, category) -> n
         self.approximate: set[str] = set()
         self._causes: dict[tuple, int] = {}
@@ -61,7 +62,7 @@ class Summary:
     def add(self, cause: tuple, shop: str, endpoint: str, day: str, retries: str) -> None:
         """Count one row. `cause` is what its answer says, the same for every row of that
         answer: (category, owner, rule_id, title, doc_url, unmatched message, platform,
-        region, error code); rows are counted per cause and spread by finish()."""
+        region, error code, request problem or None); rows are counted per cause and spread by finish()."""
         # dict.get, not Counter's +=: a key new to this chunk would cost a __missing__ call
         causes = self._causes
         causes[cause] = causes.get(cause, 0) + 1
@@ -75,7 +76,7 @@ class Summary:
         """Spread the rows counted per cause into the tables."""
         dims = self.dims
         for cause, n in self._causes.items():
-            category, owner, rule_id, title, doc_url, unmatched, platform, region, code = cause
+            category, owner, rule_id, title, doc_url, unmatched, platform, region, code, problem = cause
             self.rows += n
             self.categories[category] += n
             self.owners[owner] += n
@@ -87,6 +88,8 @@ class Summary:
             dims["platform"][(platform, category)] += n
             dims["region"][(region, category)] += n
             dims["code"][(code, category)] += n
+            if problem:
+                self.requests[problem] += n
         self._causes.clear()
         return self
 
@@ -103,6 +106,9 @@ class Summary:
         self.unmatched.update(other.unmatched)
         if _prune(self.unmatched, CAP):
             self.approximate.add("unmatched")
+        self.requests.update(other.requests)
+        if _prune(self.requests, CAP):
+            self.approximate.add("requests")
         for name, counter in self.dims.items():
             counter.update(other.dims[name])
             if _prune(counter, CAP):
@@ -146,6 +152,10 @@ class Summary:
 
     def top_unmatched(self, top: int = 10) -> list[Share]:
         return self.shares(self.unmatched, top)
+
+    def top_request_problems(self, top: int = 10) -> list[tuple[tuple, int, float]]:
+        """The most frequent missing or mistyped fields per operation: ((operation, path, kind), rows, share)."""
+        return [(key, n, self.share(n)) for key, n in _ranked(self.requests)[:top]]
 
     def breakdown(self, name: str, top: int | None = 10) -> list[Share]:
         """Rows per key of one dimension, with the cause most frequent among them."""

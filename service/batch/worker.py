@@ -46,7 +46,7 @@ from .readers import ReadError
 from .summary import NONE, RETRIED, Summary
 
 MEMO_SIZE = 20_000
-DIAG_FIELDS = ("category", "owner", "rule_id", "title", "first_step", "doc_url", "language")
+DIAG_FIELDS = ("category", "owner", "rule_id", "title", "first_step", "doc_url", "language", "request_problem")
 PROJECTION = ("line", "id", "status", "method", "endpoint", "platform", "region", "domain",
               "error_code", "error_message", "shop_id", "occurred_at", "retry_count")
 ROW_CONTEXT = ("occurred_at", "shop_id", "retry_count")
@@ -77,6 +77,7 @@ class Answer(NamedTuple):
     code: str | None
     message: str | None
     unmatched: str | None  # the message, masked, when no rule matched
+    request_problem: str  # the first problem of the sent request against its schema (rules/reqcheck.py), or ""
     cause: tuple  # what the summary counts of it (Summary.add)
     suffix: str  # the columns added to a CSV row: ",category,owner,...,language\r\n"
 
@@ -313,15 +314,28 @@ class Diagnoser:
         if not result["matched"]:
             unmatched = mask(message) if message else f"{NONE} HTTP {payload['status']}"
         steps = first["repair_steps"]
+        problem, problem_key = request_problem(first["evidence"].get("request_check"))
         cause = (first["category"], first["owner"], first["rule_id"], first["title"], first["doc_url"], unmatched,
-                 result["platform"], result["region"] or NONE, code or NONE)
+                 result["platform"], result["region"] or NONE, code or NONE, problem_key)
         out = io.StringIO()
         csv.writer(out, lineterminator="\r\n").writerow(
             ("", first["category"], first["owner"], first["rule_id"] or "", first["title"], steps[0] if steps else "",
-             first["doc_url"] or "", self.lang))
+             first["doc_url"] or "", self.lang, problem))
         return Answer(first["category"], first["owner"], first["rule_id"], first["title"],
                       steps[0] if steps else "", first["doc_url"], result["platform"], result["region"],
-                      result["domain"], code, message, unmatched, cause, out.getvalue())
+                      result["domain"], code, message, unmatched, problem, cause, out.getvalue())
+
+
+def request_problem(checked: dict | None) -> tuple[str, tuple | None]:
+    """The first problem /diagnose found in the sent request (its evidence.request_check), as a
+    CSV cell ("$.price_list[0].original_price: type, wants number, sent string") and as the
+    summary's key (operation, path, kind); ("", None) when the row carried no request or it passed."""
+    if not checked or not checked.get("problems"):
+        return "", None
+    first = checked["problems"][0]
+    wants = f", wants {first['expected']}" if "expected" in first and first["kind"] != "unknown_field" else ""
+    sent = f", sent {first['sent']}" if "sent" in first else ""
+    return f"{first['path']}: {first['kind']}{wants}{sent}", (checked["operation"], first["path"], first["kind"])
 
 
 def _deserialize(field, value: Any) -> Any:
@@ -361,7 +375,7 @@ class Worker:
 
     def _diag(self, answer: Answer) -> tuple:
         return (answer.category, answer.owner, answer.rule_id or "", answer.title, answer.first_step,
-                answer.doc_url or "", self.job.lang)
+                answer.doc_url or "", self.job.lang, answer.request_problem)
 
     def process(self, records: list) -> ChunkResult:
         job, diagnoser, layout = self.job, self.diagnoser, self.job.layout

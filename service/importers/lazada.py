@@ -1,0 +1,67 @@
+"""Lazada Open Platform request schemas from the parameter tables of Lazada's API reference
+(open.lazada.com). Lazada's SDKs are generic clients that encode no API's parameters; the
+tables are read from a public, dated scrape of the reference that keeps each API's JSON as
+the documentation site serves it (`apiList[].parameters`: name, type, required), named in
+`source` with its commit.
+
+Lazada takes every application parameter as a query or form parameter (a product's content
+travels as the `payload` parameter's string), so an operation has query parameters only;
+the common parameters (app_key, timestamp, sign_method, sign, access_token) are checked as
+the envelope (rules/reqcheck.py).
+"""
+
+import json
+from urllib.parse import quote
+
+from rules.infer import domain_of
+
+from .git_source import GitSource
+
+NOTE = ("from the reference's parameter tables: application parameters with types and required-ness; the "
+        "content of a `payload` parameter (product XML/JSON) is not described there and is not checked")
+REPOSITORY = "https://github.com/lazykern/ecommerce-api-docs"
+FOLDERS = ("product-api", "order-api", "fulfillment-api", "logistics-api")
+REFERENCE = "https://open.lazada.com/apps/doc/api?path="
+TYPES = {"string": "string", "number": "number", "long": "integer", "boolean": "boolean", "payload": "string",
+         "double": "number", "float": "number", "object": "object"}
+
+
+def param_schema(param: dict) -> dict:
+    kind = (param.get("type") or "").strip().lower()
+    if kind.endswith("[]"):
+        return {"type": "array", "items": param_schema({**param, "type": kind[:-2]})}
+    return {"type": TYPES[kind]} if kind in TYPES else {}
+
+
+def operation(api: dict, folder: str) -> dict:
+    params = [p for p in api.get("parameters", {}).get("data", []) if p.get("name")]
+    entry = {"method": api["method"].upper(), "path": api["path"], "api": folder.removesuffix("-api"),
+             "domain": domain_of(api["path"]), "doc": REFERENCE + quote(api["path"], safe="")}
+    if params:
+        query = {"type": "object", "properties": {p["name"]: param_schema(p) for p in params}}
+        required = sorted({p["name"] for p in params if p.get("required") is True})
+        if required:
+            query["required"] = required
+        entry["query"] = query
+    return entry
+
+
+def load(git_dir, commit: str = "HEAD") -> list[dict]:
+    source = GitSource(git_dir, commit)
+    documents = []
+    for folder in FOLDERS:
+        under = f"data/raw/lazada/apis/{folder}/"
+        paths = [p for p in source.paths() if p.startswith(under) and p.endswith(".json")]
+        ops = {}
+        for _path, text in sorted(source.read_many(paths).items()):
+            for api in json.loads(text).get("data", {}).get("apiList", []):
+                if api.get("path", "").startswith("/") and api.get("method"):
+                    ops[api["title"] if api.get("title") else api["path"]] = operation(api, folder)
+        documents.append({
+            "platform": "lazada", "api": folder.removesuffix("-api"), "version": "rest",
+            "name": folder.replace("-", "_"),
+            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit, "note": NOTE,
+                       "what": "open.lazada.com API reference, as scraped JSON"},
+            "operations": ops,
+        })
+    return documents
