@@ -96,7 +96,7 @@ class Engine:
     def diagnose(self, payload: dict, lang: str = "en") -> dict:
         fact = normalize(payload)
         ranked, raw = self.rank(fact)
-        return add_request_check(self.answer(fact, ranked, raw, lang), fact, lang)
+        return self.answer(fact, ranked, raw, lang)
 
     def answer(self, fact: Fact, ranked: list[Scored], raw: dict, lang: str = "en") -> dict:
         """The answer for rules found and ranked (by rank(), or another matcher in bench/)."""
@@ -110,7 +110,7 @@ class Engine:
         }
         if not ranked:
             result["diagnoses"] = [explain.unknown(fact, lang)]
-            return result
+            return add_request_check(result, fact, lang)
         values = explain.placeholders(fact)
         top = score.confidence(score.strength(ranked))
         finder = fields.FieldFinder(fact)
@@ -121,7 +121,7 @@ class Engine:
         line = explain.runner_up_line(ranked, lang)
         if line:
             result["runner_up"] = line
-        return result
+        return add_request_check(result, fact, lang)  # the sent request checked against its schema
 
     def _explainer(self, rule: Rule) -> "explain.Explainer":
         found = self._explainers.get(rule.id)

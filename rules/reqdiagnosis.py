@@ -10,7 +10,7 @@ rule that could not tell which field, the schema's finding becomes the first dia
 
 from typing import Any
 
-from . import fields
+from . import fields, score
 from .normalize import Fact
 from .reqcheck import check, first_error
 
@@ -20,8 +20,9 @@ CATEGORY = {"missing": "validation.missing_field", "no_body": "validation.missin
             "type": "validation.type_mismatch", "enum": "validation.invalid_value",
             "limit": "validation.invalid_value", "shape": "validation.invalid_value",
             "body_not_json": "validation.malformed_request"}
-# The schema check is exact about the request; whether that broke the call is inferred.
-CONFIDENCE = 0.7
+# The schema check is exact about the request; whether that broke the call is inferred, and
+# the corpus holds too few such answers to calibrate them: they get the weakest band's confidence.
+WEAKEST = -1000.0
 TEXTS = {
     "en": {
         "title": "The request breaks {platform}'s published schema at {field}",
@@ -80,7 +81,7 @@ def _schema_diagnosis(result: dict, found: dict, field: str, op: dict, fact: Fac
         "explanation": texts["explanation"].format(**values),
         "repair_steps": [step.format(**values) for step in texts["steps"]],
         "doc_url": found.get("doc") or op.get("doc"),
-        "confidence": CONFIDENCE,
+        "confidence": score.confidence(WEAKEST),
         "evidence": {"status": fact.status},
         "scoring": {"score": 0, "counted": {"request_check": 1.0}, "against": []},
         "field": field,
