@@ -59,6 +59,15 @@ class Exchange:
         return parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
 
     @property
+    def params(self) -> list[tuple[str, str]]:
+        """The query and, for a form body (Lazada posts its parameters so), the form's fields."""
+        form = []
+        content_type = next((v for k, v in self.request_headers.items() if k.lower() == "content-type"), "")
+        if "x-www-form-urlencoded" in content_type.lower() and self.request_body and not self.request_base64:
+            form = parse_qsl(self.request_body, keep_blank_values=True)
+        return self.query + form
+
+    @property
     def failed(self) -> bool:
         if self.status == 0 or self.status >= 400:
             return True
@@ -66,7 +75,7 @@ class Exchange:
 
     def sent_at(self) -> str | None:
         """The caller's clock as the request states it (epoch seconds or milliseconds)."""
-        for name, value in self.query:
+        for name, value in self.params:
             if name in TIMESTAMP_PARAMS and value.isdigit() and len(value) in (10, 13):
                 seconds = int(value) / (1000 if len(value) == 13 else 1)
                 return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
