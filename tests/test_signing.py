@@ -20,7 +20,8 @@ DOC_SECRET = "e59af819cc"
 DOC_SIGN = "b596b73e0cc6de07ac26f036364178ab16b0a907af13d43f0a0cd2345f582dc8"
 DOC_URL = ("https://open-api.tiktokglobalshop.com/authorization/202309/shops"
            f"?app_key=29a39d&sign={DOC_SIGN}&timestamp=1623812664")
-DOC_HEADERS = {"x-tts-access-token": "TTP_pwSm2AAAAABmmtFz1xlyKMnwg74T2GJ5s0uQbS8jPjb", "content-type": "application/json"}
+DOC_HEADERS = {"x-tts-access-token": "TTP_pwSm2AAAAABmmtFz1xlyKMnwg74T2GJ5s0uQbS8jPjb",
+               "content-type": "application/json"}
 
 
 def doc_call(**changes) -> Call:
