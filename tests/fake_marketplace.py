@@ -82,6 +82,8 @@ class Marketplace:
 
     def respond(self, request: Request) -> Response:
         host = request.host.split(":")[0]
+        length = int(request.environ.get("CONTENT_LENGTH") or 0)  # as sent: werkzeug would wait for the
+        raw = request.environ["wsgi.input"].read(length)         # end of a Content-Encoding body
         if host == "erp.example.com":  # the ERP's webhook receiver
             if self.webhook_status >= 500:
                 return Response("Internal Server Error", status=self.webhook_status)
@@ -89,7 +91,7 @@ class Marketplace:
         if request.headers.get("Content-Encoding"):  # the gateway reads plain form bodies only
             return self._error("lazada.common.invalid_request_format")
         params = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
-        params.update(dict(parse_qsl(request.get_data(as_text=True), keep_blank_values=True)))
+        params.update(dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)))
         api = request.path.removeprefix("/rest")
         if api.startswith("/auth/") and host != "auth.lazada.com":
             return self._error("lazada.auth.token_api_wrong_host")

@@ -157,13 +157,19 @@ def _type(value: Any) -> str:
             list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
+def _coding(steps: list[str]) -> list[str]:
+    """How the sender encoded the body (not how the capture stored it, nor what it holds)."""
+    return [step for step in steps if step in ("gzip", "deflate", "br", "base64")]
+
+
 def _body(good: Exchange, bad: Exchange) -> list[Difference]:
     gd = decode(good.request_body, good.request_headers, good.request_base64)
     bd = decode(bad.request_body, bad.request_headers, bad.request_base64)
     out = []
-    if gd.steps[:1] != bd.steps[:1] and (gd.steps or bd.steps):
-        out.append(Difference("body-encoding", "the body is encoded otherwise", " -> ".join(gd.steps) or "plain",
-                              " -> ".join(bd.steps) or "plain", WEIGHT["body-encoding"]))
+    g_coding, b_coding = _coding(gd.steps), _coding(bd.steps)
+    if g_coding != b_coding:
+        out.append(Difference("body-encoding", "the body is encoded otherwise", " -> ".join(g_coding) or "plain",
+                              " -> ".join(b_coding) or "plain", WEIGHT["body-encoding"]))
     if not isinstance(gd.value, dict | list) or not isinstance(bd.value, dict | list):
         return out
     g, b = _fields(gd.value), _fields(bd.value)
