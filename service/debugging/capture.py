@@ -171,7 +171,8 @@ def from_payload(number: int, payload: Any) -> Exchange:
         status=status if isinstance(status, int) else 0,
         started=str(payload.get("started_at") or context.get("occurred_at") or "") or None,
         elapsed_ms=payload.get("elapsed_ms") if isinstance(payload.get("elapsed_ms"), int | float) else None,
-        request_headers={str(k): str(v) for k, v in (sent.get("headers") or {}).items()},
+        request_headers={str(k): str(v) for k, v in sent["headers"].items()}
+        if isinstance(sent.get("headers"), dict) else {},
         request_body=sent.get("body") if isinstance(sent.get("body"), str) or sent.get("body") is None
         else json.dumps(sent["body"]),
         response_headers={str(k): str(v) for k, v in (payload.get("headers") or {}).items()}

@@ -274,17 +274,21 @@ def _quoted(path: str) -> str:
 
 def pick(exchanges: list[Exchange], number: int | None = None, operation: str | None = None,
          failed: bool | None = None) -> Exchange:
-    """The call of a capture to compare: by number, else by operation, else the first failed
-    (or, for the good side, the first that worked). ValueError when there is none."""
+    """The call of a capture to compare: by number; else the first of the same operation that
+    failed (or worked, as `failed` says), else of the same operation, else the first that
+    failed (or worked), else the first. ValueError for a number the capture does not have."""
     if number is not None:
         chosen = next((e for e in exchanges if e.number == number), None)
         if chosen is None:
             raise ValueError(f"no call number {number} in the capture ({len(exchanges)} calls)")
         return chosen
-    candidates = [e for e in exchanges if failed is None or e.failed == failed]
-    if operation:
-        same = [e for e in candidates if e.path == operation.split(" ", 1)[-1]]
-        candidates = same or [e for e in exchanges if e.path == operation.split(" ", 1)[-1]] or candidates
-    if not candidates:
+    if not exchanges:
         raise ValueError("no call in the capture to compare")
-    return candidates[0]
+    path = operation.split(" ", 1)[-1] if operation else None
+    preferred = (
+        [e for e in exchanges if (failed is None or e.failed == failed) and (path is None or e.path == path)],
+        [e for e in exchanges if path is not None and e.path == path],  # the same operation, whatever it did
+        [e for e in exchanges if failed is None or e.failed == failed],
+        exchanges,
+    )
+    return next(group for group in preferred if group)[0]

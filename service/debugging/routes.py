@@ -43,6 +43,9 @@ def exchanges_of(value, field: str) -> list[capture.Exchange]:
             raise ValidationError({f"{field}log.entries": ["a HAR document needs log.entries, an array"]})
         if len(entries) > most:
             raise ValidationError({f"{field}log.entries": [f"at most {most} calls, got {len(entries)}"]})
+        wrong = next((n for n, entry in enumerate(entries) if not isinstance(entry, dict)), None)
+        if wrong is not None:
+            raise ValidationError({f"{field}log.entries[{wrong}]": ["a HAR entry is a JSON object"]})
         found = capture.from_har(value)
     elif isinstance(value, dict) and isinstance(value.get("calls"), list):
         if len(value["calls"]) > most:
@@ -81,9 +84,9 @@ def debug_report():
 
 
 def _call_number(data: dict, name: str) -> int | None:
-    value = data.get(name)
-    if value is None:
+    if name not in data:
         return None
+    value = data[name]
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValidationError({name: ["a call number: a whole number from 1"]})
     return value
