@@ -100,6 +100,15 @@ def _text(text: str, content_type: str, steps: list[str], depth: int) -> Any:
             return text
         steps.append("json" if depth == 0 else "json inside a string")
         return _unnest(value, steps, depth + 1)
+    if len(text) >= 8 and len(text) % 4 == 0 and BASE64.match(text):
+        try:
+            raw = base64.b64decode(text, validate=True)
+            inner = raw.decode("utf-8")
+        except (binascii.Error, ValueError):
+            inner = ""
+        if inner and (inner.isprintable() or inner.lstrip()[:1] in "{["):
+            steps.append("base64")
+            return _text(inner.strip(), "", steps, depth + 1)
     if "x-www-form-urlencoded" in content_type or (depth == 0 and FORM.match(text)):
         pairs = parse_qsl(text, keep_blank_values=True)
         if pairs:
@@ -110,15 +119,6 @@ def _text(text: str, content_type: str, steps: list[str], depth: int) -> Any:
         if decoded != text:
             steps.append("percent-encoding")
             return _text(decoded, "", steps, depth + 1)
-    if len(text) >= 8 and len(text) % 4 == 0 and BASE64.match(text):
-        try:
-            raw = base64.b64decode(text, validate=True)
-            inner = raw.decode("utf-8")
-        except (binascii.Error, ValueError):
-            return text
-        if inner.isprintable() or inner.lstrip()[:1] in "{[":
-            steps.append("base64")
-            return _text(inner.strip(), "", steps, depth + 1)
     return text
 
 

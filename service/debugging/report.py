@@ -8,6 +8,7 @@ the diagnosis of the same engine as `/diagnose`, and the identifiers the platfor
 support asks for. Everything shown goes through `rules/redact.py` first.
 """
 
+import json
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from marshmallow import ValidationError
 
+from rules import jsontext
 from rules.normalize import parse_body, read_envelope
 from rules.redact import redact, redact_text
 
@@ -57,8 +59,14 @@ def _masked_body(text: str | None, base64_encoded: bool) -> str | None:
         return None
     if base64_encoded:
         return f"(base64, {len(text)} characters: see the decoded body)"
-    shown = redact_text(text[:SHOWN_BODY_CHARS])
-    return shown + (" …(cut)" if len(text) > SHOWN_BODY_CHARS else "")
+    if text.lstrip()[:1] in ("{", "["):  # JSON is masked by key (a buyer's name under recipient_address)
+        try:
+            text = json.dumps(redact(jsontext.loads(text)), ensure_ascii=False)
+        except (ValueError, RecursionError):
+            text = redact_text(text)
+    else:
+        text = redact_text(text)
+    return text[:SHOWN_BODY_CHARS] + (" …(cut)" if len(text) > SHOWN_BODY_CHARS else "")
 
 
 def _decoded(text: str | None, headers: dict, base64_encoded: bool) -> dict | None:
@@ -175,8 +183,6 @@ def render(report: dict, fmt: str) -> str:
 
 
 def _pretty(value: Any) -> str:
-    import json
-
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
