@@ -170,3 +170,19 @@ def test_a_file_that_is_no_capture_is_refused_with_its_reason(tmp_path):
     path.write_text("api_endpoint,http_status\n/x,500\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["report", str(path), "--dir", str(KB_DIR)])
     assert result.exit_code != 0 and "not CSV" in result.output
+
+
+def test_a_har_response_kept_as_base64_gzip_is_read_for_its_error_envelope(engine):
+    from .fake_marketplace import rule_example
+
+    example = rule_example("tiktok_shop.auth.access_token_expired")
+    packed = base64.b64encode(gzip.compress(json.dumps(example["body"]).encode())).decode()
+    entry = {"startedDateTime": "2026-12-07T10:00:00Z", "time": 80,
+             "request": {"method": "GET", "url": example["endpoint"], "headers": []},
+             "response": {"status": example["status"], "headers": [{"name": "Content-Encoding", "value": "gzip"}],
+                          "content": {"size": 200, "mimeType": "application/json", "encoding": "base64",
+                                      "text": packed}}}
+    built = report.build(capture.from_har({"log": {"entries": [entry]}}), engine)
+    assert built["verdict"]["category"] == "auth.token_expired"
+    assert built["failures"][0]["decoded"]["response"]["steps"][:2] == ["base64 (as captured)", "gzip"]
+    assert built["failures"][0]["identifiers"]["request_id"] == example["body"]["request_id"]

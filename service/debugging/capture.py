@@ -16,8 +16,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from rules import jsontext
 
+from .. import limits
 from ..batch.payloads import har_payload, is_error_envelope
 from ..batch.readers import SAMPLE_BYTES, InputError, InputFile, detect_encoding, detect_format
+from .decode import decode
 
 TIMESTAMP_PARAMS = ("timestamp", "ts")
 
@@ -68,10 +70,18 @@ class Exchange:
         return self.query + form
 
     @property
+    def response_text(self) -> str | None:
+        """The response body as text: a HAR's base64 (and any compression in it) undone."""
+        if not self.response_base64 or not self.response_body:
+            return self.response_body
+        value = decode(self.response_body, self.response_headers, True).value
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    @property
     def failed(self) -> bool:
         if self.status == 0 or self.status >= 400:
             return True
-        return 200 <= self.status < 300 and not self.response_base64 and is_error_envelope(self.response_body)
+        return 200 <= self.status < 300 and is_error_envelope(self.response_text)
 
     def sent_at(self) -> str | None:
         """The caller's clock as the request states it (epoch seconds or milliseconds)."""
@@ -89,12 +99,12 @@ class Exchange:
         if self.response_headers:
             payload["headers"] = self.response_headers
         if self.response_body:
-            payload["body"] = self.response_body
+            payload["body"] = (self.response_text or "")[: limits.LIMITS.string_chars]
         sent: dict[str, Any] = {}
         if self.request_headers:
             sent["headers"] = self.request_headers
         if self.request_body:
-            sent["body"] = self.request_body
+            sent["body"] = self.request_body[: limits.LIMITS.string_chars]
         if sent:
             payload["request"] = sent
         context = {k: v for k, v in (("occurred_at", self.started), ("sent_at", self.sent_at())) if v}
