@@ -22,7 +22,8 @@ from . import capture, compare, report
 
 bp = Blueprint("debugging", __name__)
 MEDIA = {"json": "application/json", "md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'"
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
+              "frame-ancestors 'none'")
 
 
 @bp.before_request
