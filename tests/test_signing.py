@@ -213,3 +213,20 @@ def test_shopee_mutations_are_named():
     assert check(SHOPEE, replace(signed, path="/api/v2/shop/get_shop_info/"), "partner-key").differs == "path"
     assert check(SHOPEE, signed.with_param("timestamp", "1655714500"), "partner-key").differs == "timestamp"
     assert check(SHOPEE, signed, "another-key").differs == "secret"
+
+
+def test_signcheck_tells_the_scheme_from_the_host_of_a_captured_call(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    har = {"log": {"entries": [{"request": {"method": "GET", "url": DOC_URL, "headers": [
+        {"name": k, "value": v} for k, v in DOC_HEADERS.items()]}, "response": {"status": 200, "content": {}}}]}}
+    path = tmp_path / "doc.har"
+    path.write_text(json.dumps(har))
+    monkeypatch.setenv("TTS_APP_SECRET", DOC_SECRET)
+    result = CliRunner().invoke(main, ["signcheck", str(path), "--secret-env", "TTS_APP_SECRET", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert (answer["scheme"], answer["valid"], answer["call"]) == ("tiktok_shop", True, 1)
+    assert DOC_SECRET not in result.output and DOC_SIGN not in result.output

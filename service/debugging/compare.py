@@ -10,6 +10,7 @@ the differences of those kinds are ranked first and carry the rule that says so.
 """
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
@@ -201,8 +202,6 @@ def clock_distance(exchange: Exchange) -> int | None:
     date = next((v for k, v in exchange.response_headers.items() if k.lower() == "date"), None)
     if not sent or not date:
         return None
-    from datetime import datetime
-
     try:
         answered = parsedate_to_datetime(date)
     except (TypeError, ValueError):

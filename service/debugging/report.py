@@ -100,7 +100,7 @@ def identifiers(exchange: Exchange) -> dict[str, str]:
             value = str(sent[name])
         if value:
             found[name] = value
-    return {k: redact_text(v, None) if k not in ("request_id",) else v for k, v in redact(found).items()}
+    return redact(found)  # a token or secret among them is masked by its name
 
 
 def diagnosis(exchange: Exchange, kb, lang: str) -> dict:
