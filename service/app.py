@@ -13,6 +13,7 @@ from . import admin, envelope, gaps, heap, limits, logs, problems
 from .api import check, diagnose, docs, health
 from .api.metrics import bp as metrics_bp
 from .console import bp as console_bp
+from .debugging.routes import bp as debugging_bp
 from .json_encoding import OrjsonProvider
 
 
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
     app.register_blueprint(docs.bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(console_bp)  # /console: pages over the admin API (service/console)
+    app.register_blueprint(debugging_bp)  # /debug/report, /debug/compare, /console/debug (service/debugging)
     if kb.store is not None:
         admin.install(app, kb.store)
     gaps.init_app(app, kb.store)  # unmatched errors, buffered and flushed in the background

@@ -11,6 +11,7 @@ from rules.loader import DEFAULT_KB_DIR, RuleSetError, load_directory
 from rules.store import Store, database_url
 
 from .batch.cli import batch
+from .debugging.cli import COMMANDS as DEBUGGING_COMMANDS
 from .schemas import DiagnoseRequestSchema
 
 
@@ -224,6 +225,8 @@ def keys_create(role, label, db_url):
 
 
 main.add_command(batch)  # opsdiag batch: service/batch/
+for _command in DEBUGGING_COMMANDS:  # opsdiag report, compare, signcheck: service/debugging/
+    main.add_command(_command)
 
 
 @main.group()

@@ -23,6 +23,7 @@ OPENAPI = OpenAPI.from_file_path(
     config=Config(extra_media_type_deserializers={
         "application/problem+json": json.loads,
         "application/zip": lambda data: data.decode("latin-1"),  # bytes as a lossless string
+        "text/markdown": lambda data: data.decode("utf-8"),  # POST /debug/report?format=md
     }),
 )
 
