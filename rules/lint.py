@@ -1,4 +1,4 @@
-"""Checks a curator runs before publishing: examples, shadowing, doc links.
+"""Checks a curator runs before publishing: examples, shadowing, doc links, sourced claims.
 
 Every rule carries payloads it must be the answer for and near misses it must not
 match; lint runs them all through the compiled engine, so what it accepts is what
@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .claims import unsourced_terms
+from .docpages import is_known
 from .engine import Engine
 from .model import Rule
 from .normalize import normalize
@@ -52,7 +54,15 @@ def check_doc_url(rule: Rule) -> list[Problem]:
     if parts.hostname not in hosts:
         return [Problem("warning", rule, f"doc_url host {parts.hostname} is not a documentation "
                                          f"host of {', '.join(sorted(rule.platforms))}")]
+    if not is_known(rule.doc_url, rule.platforms):
+        return [Problem("error", rule, f"doc_url is not a page the sources link or name "
+                                       f"(rules/doc_pages.yaml): {rule.doc_url}")]
     return []
+
+
+def check_claims(rule: Rule) -> list[Problem]:
+    return [Problem("error", rule, f"claim not in source: {term!r} is in the explanation, "
+                                   "not in source:") for term in unsourced_terms(rule)]
 
 
 def lint(rules: list[Rule], load_payload: Callable[[dict], dict]) -> list[Problem]:
@@ -66,7 +76,7 @@ def lint(rules: list[Rule], load_payload: Callable[[dict], dict]) -> list[Proble
 
 def lint_rule(rule: Rule, engine: Engine, load_payload: Callable[[dict], dict]) -> list[Problem]:
     """One rule's checks against `engine`, a compiled rule set that contains it."""
-    problems = check_doc_url(rule)
+    problems = check_doc_url(rule) + check_claims(rule)
     top_ids = set()
     for n, example in enumerate(rule.examples_match):
         try:
