@@ -225,7 +225,7 @@ def editor_page(t: Texts, mode: str, rule_id: str | None, body: dict, etag: str,
     listed = [{"kind": kind, "n": n, "payload": ex, "ran": ran, "failed": failed.get(f"{kind}.{n}")}
               for kind, n, ex in form.examples(body)]
     action = link("console.create_rule") if mode == "new" else link("console.save_rule", rule_id=rule_id)
-    editor = {"mode": mode, "rule_id": rule_id, "values": values, "base": json.dumps(body, ensure_ascii=False),
+    editor = {"mode": mode, "rule_id": rule_id, "fields": values, "base": json.dumps(body, ensure_ascii=False),
               "etag": etag, "action": action, "yaml": dump_yaml(body),
               "diff": form.diff(published, body, "published", "this edit"), "published": published is not None,
               "check": check, "examples": listed, "invalid": invalid_fields(check)}
