@@ -294,3 +294,22 @@ def test_publish_shows_the_gate_and_rollback_serves_the_earlier_version(env):
     assert "Version 1 is served again" in page and 'data-version="1" data-current="true"' in page
     assert kb.refresh()
     assert not client.post("/diagnose", json=MATCHING).get_json()["diagnoses"][0]["title"].endswith("(edited)")
+
+
+@pytest.mark.parametrize(("field", "text"), [
+    ("when", "a: " + "[" * 5000 + "]" * 5000),
+    ("examples", "match:\n- " + "{a: " * 100 + "1" + "}" * 100),
+    ("when", "code: !!python/object/apply:os.system ['true']"),
+    ("when", "- just\n- a list"),
+])
+def test_hostile_yaml_in_the_form_is_a_named_error_not_a_500(env, field, text):
+    client, keys, _store = env
+    fields = open_editor(client, keys["editor"])
+    fields[field] = text
+    for do in ("check", "save", "test"):
+        response = post(client, keys["editor"], fields, do)
+        assert response.status_code == 422 and f'data-name="{field}"' in html(response), do
+    fields["base"] = "[" * 100_000
+    assert post(client, keys["editor"], fields, "check").status_code == 422
+    draft = client.post("/console/rules/new", data={"do": "draft", "draft": "[" * 100_000}, headers=bearer(keys["editor"]))
+    assert draft.status_code == 200 and 'data-name="draft"' in html(draft)

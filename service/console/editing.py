@@ -105,7 +105,7 @@ def draft_body(text: str) -> tuple[dict, list[dict]]:
         body = load_yaml(text)
     except Exception as exc:  # noqa: BLE001 - any unreadable draft is reported, not raised
         return json.loads(json.dumps(form.BLANK)), [{"name": "draft", "reason": f"not valid YAML: {exc}"}]
-    if not isinstance(body, dict):
+    if not isinstance(body, dict) or form.bounded(body):
         return json.loads(json.dumps(form.BLANK)), [{"name": "draft", "reason": "not a rule"}]
     return body, []
 

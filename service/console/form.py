@@ -7,14 +7,18 @@ validates a rule: the admin API does (POST /admin/v1/rules/{id}/check).
 """
 
 import difflib
-import json
 
 import yaml
 from werkzeug.datastructures import MultiDict
 
+from rules import jsontext
 from rules.loader import dump_yaml, load_yaml
 
+from .. import limits
+from ..schemas import out_of_bounds
+
 LANGS = ("en", "zh-CN")
+RULE_DEPTH = 8  # a rule's own levels above an example's payload (examples.match.0.body...)
 BLANK = {
     "id": "", "platforms": [], "regions": "*", "domains": "*", "priority": 50, "when": {},
     "then": {"category": "", "doc_url": "", "en": {"title": "", "explanation": "", "repair_steps": []},
@@ -68,19 +72,32 @@ def _mapping(form: MultiDict, name: str, errors: list) -> dict:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         errors.append({"name": name, "reason": f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"})
         return {}
+    except RecursionError:
+        errors.append({"name": name, "reason": "nested too deeply"})
+        return {}
     if not isinstance(value, dict):
         errors.append({"name": name, "reason": "must be a mapping (name: value lines)"})
         return {}
+    problem = bounded(value)
+    if problem:
+        errors.append({"name": name, "reason": problem})
+        return {}
     return value
+
+
+def bounded(value) -> str | None:
+    """What is too large in a value from the form (its depth, a string), as /diagnose bounds it."""
+    bounds = limits.LIMITS
+    return out_of_bounds(value, bounds.json_depth + RULE_DEPTH, bounds.string_chars)
 
 
 def base_of(form: MultiDict) -> dict:
     """The rule the form started from (carried in a hidden field: it holds no key)."""
     try:
-        base = json.loads(form.get("base") or "{}")
-    except ValueError:
+        base = jsontext.loads(form.get("base") or "{}")
+    except (ValueError, RecursionError):
         return {}
-    return base if isinstance(base, dict) else {}
+    return base if isinstance(base, dict) and not bounded(base) else {}
 
 
 def body_of(form: MultiDict) -> tuple[dict, list[dict]]:
