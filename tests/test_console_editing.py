@@ -311,5 +311,6 @@ def test_hostile_yaml_in_the_form_is_a_named_error_not_a_500(env, field, text):
         assert response.status_code == 422 and f'data-name="{field}"' in html(response), do
     fields["base"] = "[" * 100_000
     assert post(client, keys["editor"], fields, "check").status_code == 422
-    draft = client.post("/console/rules/new", data={"do": "draft", "draft": "[" * 100_000}, headers=bearer(keys["editor"]))
+    draft = client.post("/console/rules/new", data={"do": "draft", "draft": "[" * 100_000},
+                        headers=bearer(keys["editor"]))
     assert draft.status_code == 200 and 'data-name="draft"' in html(draft)
