@@ -33,7 +33,10 @@ def choices() -> dict:
 
 
 def refused(t: Texts, needed: str, template: str = "editor.html", **context):
-    """The page for a role that may not do this: the reason, no control."""
+    """The page for a key that may not do this (none, refused, too small a role): why, no control."""
+    if not api.has_key() or g.get("console_refused"):
+        error = {"message": t.key_refused if api.has_key() else t.key_missing, "params": []}
+        return page(template, 401, **{**context, "error": error, "editor": None})
     error = {"message": t("needs_role", detail=t(f"role_needed_{needed}")), "params": []}
     return page(template, 403, **{**context, "error": error, "editor": None})
 
@@ -244,11 +247,15 @@ def versions_context(t: Texts) -> dict:
         return context
     versions = admin("GET", "/admin/v1/versions")
     if not versions.ok:
-        return {**context, "error": failure(versions, t)}
+        return {**context, "error": failure(versions, t), "status": versions.status}
     rules = admin("GET", "/admin/v1/rules")
     drafts = [r for r in (rules.body.get("rules", []) if rules.ok else []) if r["status"] != "published"]
     return {**context, "versions": list(reversed(versions.body["versions"])), "current": versions.body["current"],
             "drafts": drafts}
+
+
+def without_status(context: dict) -> dict:
+    return {k: v for k, v in context.items() if k != "status"}
 
 
 @bp.get("/publish")
@@ -256,17 +263,17 @@ def publish():
     """The drafts waiting, the publish form, and every version with its rollback."""
     t = Texts(g.console_lang)
     context = versions_context(t)
-    return page("publish.html", 200 if context["error"] is None else 403, **context)
+    return page("publish.html", context.pop("status", 200), **context)
 
 
 @bp.post("/publish")
 def publish_drafts():
     t = Texts(g.console_lang)
     if not may("publisher"):
-        return refused(t, "publisher", "publish.html", **versions_context(t))
+        return refused(t, "publisher", "publish.html", **without_status(versions_context(t)))
     note = request.form.get("note", "")
     answer = admin("POST", "/admin/v1/publish", body={"note": note})
-    context = versions_context(t)
+    context = without_status(versions_context(t))
     if answer.ok:
         return page("publish.html", **{**context, "published": answer.body})
     broken = answer.problem.get("broken-examples") if answer.status == 409 else None
@@ -278,9 +285,9 @@ def publish_drafts():
 def rollback(v: int):
     t = Texts(g.console_lang)
     if not may("publisher"):
-        return refused(t, "publisher", "publish.html", **versions_context(t))
+        return refused(t, "publisher", "publish.html", **without_status(versions_context(t)))
     answer = admin("POST", f"/admin/v1/rollback/{v}")
-    context = versions_context(t)
+    context = without_status(versions_context(t))
     if not answer.ok:
         return page("publish.html", answer.status, **{**context, "error": failure(answer, t)})
     return page("publish.html", **{**context, "rolled_back": v})
