@@ -314,3 +314,15 @@ def test_hostile_yaml_in_the_form_is_a_named_error_not_a_500(env, field, text):
     draft = client.post("/console/rules/new", data={"do": "draft", "draft": "[" * 100_000},
                         headers=bearer(keys["editor"]))
     assert draft.status_code == 200 and 'data-name="draft"' in html(draft)
+
+
+def test_without_a_key_the_editor_and_publish_ask_for_one_and_change_nothing(env):
+    client, keys, _store = env
+    fields = open_editor(client, keys["editor"])
+    for response in (client.post(f"/console/rules/{RULE}/edit", data=MultiDict({**fields, "do": "save"})),
+                     client.post("/console/publish", data={"note": "x"}), client.post("/console/rollback/1"),
+                     client.post("/console/rules/new", data={"do": "draft", "draft": "id: x"})):
+        assert response.status_code == 401 and 'id="key-form"' in html(response)
+    page = html(client.get(f"/console/rules/{RULE}/edit"))
+    assert 'id="key-missing"' in page and 'id="editor"' not in page
+    assert admin_rule(client, keys["viewer"])["status"] == "published"
