@@ -262,10 +262,10 @@ def diagnose():
 def gaps():
     """GET /admin/v1/gaps: the error shapes no rule answered, most frequent first."""
     t = Texts(g.console_lang)
-    raw = request.args.get("limit", "")
+    raw = request.args.get("limit")
     context = {"gaps": None, "error": None, "limit": GAPS_DEFAULT, "limits": (10, 20, 50, 100)}
     try:
-        limit = int(raw) if raw else GAPS_DEFAULT
+        limit = int(raw) if raw is not None else GAPS_DEFAULT  # `limit=` is no number either
     except ValueError:
         limit = 0
     if not GAPS_LIMIT[0] <= limit <= GAPS_LIMIT[1]:
