@@ -169,6 +169,34 @@ class Workspace:
         finally:
             engine.close()
 
+    def _checked(self, rule_id: str, file: str, body: dict, given: dict) -> list[Problem]:
+        """The rule's warnings; RuleSetError naming each error, as a write reports them."""
+        problems = self.validate(rule_id, file, body)
+        errors = [p for p in problems if p.level == "error"]
+        if errors:
+            hint = body != given and any(p.reason.startswith("examples.") for p in errors)
+            raise RuleSetError([RuleError(file, rule_id, p.reason + (f" ({MASKED_HINT})" if hint else ""))
+                                for p in errors])
+        return problems
+
+    def check(self, rule_id: str, body: dict, file: str | None = None) -> tuple[str, list[Problem]]:
+        """What saving `body` as `rule_id` would report, without saving: its file and
+        warnings, or RuleSetError with the same errors a write gets."""
+        if body.get("id") != rule_id:
+            raise RuleSetError([RuleError(file or "-", rule_id, "id: must equal the id in the path")])
+        try:
+            before = self.state(rule_id)
+        except NotFound:
+            before = None
+        file = file or (before.file if before else default_file(body))
+        return file, self._checked(rule_id, file, redact_rule(body), body)
+
+    def published_body(self, rule_id: str) -> dict | None:
+        """The rule as the current version has it (None if it is not published)."""
+        _version, published = self._published()
+        doc = published.get(rule_id)
+        return doc.body if doc else None
+
     def save(self, rule_id: str, body: dict, if_match: str | None, actor: Actor,
              file: str | None = None, create: bool = False) -> tuple[RuleState, list[Problem]]:
         """Create or replace a rule as a draft; RuleSetError/ValueError if it is invalid."""
@@ -186,12 +214,7 @@ class Workspace:
                 raise NotFound(rule_id)
             self._check_etag(before, if_match)
         file = file or (before.file if before else default_file(body))
-        problems = self.validate(rule_id, file, body)
-        errors = [p for p in problems if p.level == "error"]
-        if errors:
-            hint = body != given and any(p.reason.startswith("examples.") for p in errors)
-            raise RuleSetError([RuleError(file, rule_id, p.reason + (f" ({MASKED_HINT})" if hint else ""))
-                                for p in errors])
+        problems = self._checked(rule_id, file, body, given)
         audit = actor.entry("create" if before is None else "update", rule_id,
                             before.body if before else None, body)
         revision = before.revision if before else None
@@ -226,18 +249,30 @@ class Workspace:
                     old.close()
             return self._engine
 
-    def test(self, rule_id: str, payload: dict, lang: str = "en") -> dict:
-        state = self.state(rule_id)
-        if state.body is None:
-            raise NotFound(rule_id)
-        engine = self.engine()
+    def test(self, rule_id: str, payload: dict, lang: str = "en", body: dict | None = None) -> dict:
+        """The drafts against `payload`; with `body`, that unsaved rule in place of `rule_id`'s."""
+        if body is None:
+            state = self.state(rule_id)
+            if state.body is None:
+                raise NotFound(rule_id)
+            return self._tried(self.engine(), rule_id, state.status, payload, lang)
+        file, _warnings = self.check(rule_id, body)
+        docs = [d for d in self.working_documents() if d.rule_id != rule_id]
+        engine = Engine(build_rules([*docs, RuleDocument(file, redact_rule(body))]), "unsaved")
+        try:
+            return self._tried(engine, rule_id, "unsaved", payload, lang)
+        finally:
+            engine.close()
+
+    @staticmethod
+    def _tried(engine: Engine, rule_id: str, status: str, payload: dict, lang: str) -> dict:
         fact = normalize(payload)
         rule = next(r for r in engine.rules if r.id == rule_id)
         matched = engine.match(fact)
         result = engine.diagnose(payload, lang)
         return {
             "rule_id": rule_id,
-            "status": state.status,
+            "status": status,
             "matched": rule in matched,
             "top": bool(matched) and matched[0].id == rule_id,
             "trace": [{"condition": s.condition, "operator": s.operator, "expected": s.expected,

@@ -20,6 +20,7 @@ from .model import Rule
 from .normalize import Fact
 from .schema import compile_regex
 from .score import Scored, unmatched_confidence
+from .sentence import Sentence, template
 
 FALLBACK_PATH = Path(__file__).with_name("fallback.yaml")
 # {field} in a text when the error names no field: words that read naturally, not "?"
@@ -28,7 +29,8 @@ MAX_EVIDENCE_CHARS = 300
 
 
 def placeholders(fact: Fact) -> dict[str, Any]:
-    """The values a rule's texts may name, from the fact (a rule's captures are added per rule)."""
+    """The values a rule's texts may name, from the fact (a rule's captures are added per rule);
+    None where the error has none: sentence.py leaves those out of the text."""
     headers = fact.headers
     values = {
         "status": fact.status, "code": fact.code, "message": fact.message,
@@ -40,15 +42,11 @@ def placeholders(fact: Fact) -> dict[str, Any]:
         "ratelimit_remaining": headers.get("x-ratelimit-remaining"),
         "ratelimit_limit": headers.get("x-ratelimit-limit") or headers.get("x-amzn-ratelimit-limit"),
     }
-    return {k: ("?" if v is None or v == "" else v) for k, v in values.items()}
+    return values
 
 
-def _fill(template: str, values: dict[str, Any]) -> str:
-    return template.format_map(values)
-
-
-def _template(text: str):
-    return text.format_map if "{" in text or "}" in text else text
+def _fill(text: str, values: dict[str, Any]) -> str:
+    return Sentence(text)(values)
 
 
 def _clip(value: Any) -> Any:
@@ -113,13 +111,13 @@ class Explainer:
 
     def templates(self, lang: str) -> tuple:
         """(title, explanation, steps) of a language: text without placeholders as it is,
-        the others as their bound `format_map`."""
+        the others as their Sentence."""
         found = self._templates.get(lang)
         if found is None:
             text = self._rule.texts.get(lang) or self._rule.texts["en"]
             found = self._templates[lang] = (
-                _template(text.title), _template(text.explanation),
-                tuple(_template(step) for step in text.repair_steps))
+                template(text.title), template(text.explanation),
+                tuple(template(step) for step in text.repair_steps))
         return found
 
     def captures(self, fact: Fact) -> dict[str, str]:
@@ -155,8 +153,7 @@ def diagnosis(explainer: Explainer, scored: Scored, fact: Fact, lang: str, raw: 
     field = finder.named(rule.category, captured, rule.field)
     if field and "field" not in captured:
         captured["field"] = field
-    values = {**values, "field": FIELD_UNNAMED.get(lang, FIELD_UNNAMED["en"]),
-              **{k: ("?" if v == "" else v) for k, v in captured.items()}}
+    values = {**values, "field": FIELD_UNNAMED.get(lang, FIELD_UNNAMED["en"]), **captured}
     title, explanation, steps = explainer.templates(lang)
     evidence = explainer.evidence(fact, raw)
     evidence.update(captured)

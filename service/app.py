@@ -1,5 +1,6 @@
 """Application factory: wires configuration, the knowledge base and the blueprints."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,11 +11,47 @@ from rules.runtime import KnowledgeBase
 from rules.store import Store
 
 from . import admin, envelope, gaps, heap, limits, logs, problems
+from .admin.keys import chosen_key_problem
 from .api import check, diagnose, docs, health
 from .api.metrics import bp as metrics_bp
 from .console import bp as console_bp
 from .debugging.routes import bp as debugging_bp
 from .json_encoding import OrjsonProvider
+
+log = logging.getLogger("opsdiag.settings")
+SWITCH = {"on": True, "1": True, "true": True, "off": False, "0": False, "false": False}
+
+
+class SettingRefused(RuntimeError):
+    """A setting the service cannot work with as given: it does not start, and says why."""
+
+
+def refuse(name: str, why: str):
+    """One log line naming the variable and the reason (never its value: it may be a key)."""
+    log.critical("%s refused, the service does not start: %s", name, why)
+    raise SettingRefused(f"{name}: {why}")
+
+
+def _switch(name: str, default: str) -> bool:
+    raw = os.environ.get(name, default).strip().lower() or default
+    if raw not in SWITCH:
+        refuse(name, f"{raw!r} is neither on nor off")
+    return SWITCH[raw]
+
+
+def _count(name: str, default: str) -> int:
+    raw = os.environ.get(name, default).strip() or default
+    if not raw.isdigit() or int(raw) < 1:
+        refuse(name, f"{raw!r} is not a whole number of 1 or more")
+    return int(raw)
+
+
+def check_key_settings(config: dict) -> None:
+    """A bootstrap key that could never authenticate is refused now, not as 'unknown' later."""
+    chosen = config.get("BOOTSTRAP_ADMIN_KEY")
+    problem = chosen_key_problem(chosen) if chosen else None
+    if problem:
+        refuse("OPSDIAG_BOOTSTRAP_ADMIN_KEY", problem)
 
 
 def settings_from_env() -> dict:
@@ -23,9 +60,9 @@ def settings_from_env() -> dict:
         "KB_DIR": os.environ.get("OPSDIAG_KB_DIR") or str(DEFAULT_KB_DIR),
         "POLL_SECONDS": float(os.environ.get("OPSDIAG_POLL_SECONDS", "0.5")),
         "MAX_CONTENT_LENGTH": limits.LIMITS.body_bytes,  # every limit: service/limits.py
-        "DIAGNOSE_AUTH": os.environ.get("OPSDIAG_DIAGNOSE_AUTH", "off").lower() in ("on", "1", "true"),
+        "DIAGNOSE_AUTH": _switch("OPSDIAG_DIAGNOSE_AUTH", "off"),
         "BOOTSTRAP_ADMIN_KEY": os.environ.get("OPSDIAG_BOOTSTRAP_ADMIN_KEY", ""),
-        "AUTH_FAILURE_LIMIT": int(os.environ.get("OPSDIAG_AUTH_FAILURES_PER_MINUTE", "10")),
+        "AUTH_FAILURE_LIMIT": _count("OPSDIAG_AUTH_FAILURES_PER_MINUTE", "10"),
     }
 
 
@@ -41,6 +78,7 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
     app = Flask(__name__)
     app.config.update(settings_from_env())
     app.config.update(config or {})
+    check_key_settings(app.config)
     app.json = OrjsonProvider(app)  # UTF-8, keys in the order they were built
 
     if kb is None:

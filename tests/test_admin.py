@@ -370,3 +370,54 @@ def test_a_rollback_made_while_a_publish_runs_is_not_undone(env, monkeypatch):
     monkeypatch.undo()
     assert store.current_version() == 1, "the rollback stands"
     assert [d.rule_id for d in store.drafts()] == [RULE], "the draft waits for the next publish"
+
+
+def test_a_rule_is_checked_without_saving_with_the_names_a_write_gets(env):
+    app, _kb, store, keys = env
+    client = app.test_client()
+    body, etag = read_rule(client, keys["viewer"])
+    broken = {**body, "then": {**body["then"], "category": "auth.made_up"}}
+    checked = client.post(f"/admin/v1/rules/{RULE}/check", headers=auth(keys["editor"]), json=broken)
+    written = client.put(f"/admin/v1/rules/{RULE}", headers=auth(keys["editor"], **{"If-Match": etag}), json=broken)
+    assert checked.status_code == written.status_code == 422
+    assert checked.get_json()["invalid-params"] == written.get_json()["invalid-params"]
+    fine = client.post(f"/admin/v1/rules/{RULE}/check", headers=auth(keys["editor"]),
+                       json=retitled(body, "Sign {code}"))
+    assert fine.status_code == 200 and fine.get_json()["file"] == "tiktok_shop/common.yaml"
+    new = client.post("/admin/v1/rules/tiktok_shop.common.sign_invalid_copy/check", headers=auth(keys["editor"]),
+                      json={**body, "id": "tiktok_shop.common.sign_invalid_copy"})
+    assert new.status_code == 200 and new.get_json()["warnings"]  # it shadows the original: a warning
+    mismatch = client.post(f"/admin/v1/rules/{RULE}/check", headers=auth(keys["editor"]), json={**body, "id": "x.y"})
+    assert mismatch.status_code == 422
+    assert store.drafts() == [] and read_rule(client, keys["viewer"])[1] == etag  # nothing saved
+
+
+def test_an_unsaved_rule_is_tried_in_place_of_its_draft(env):
+    app, _kb, store, keys = env
+    client = app.test_client()
+    body, _etag = read_rule(client, keys["viewer"])
+    tried = client.post(f"/admin/v1/rules/{RULE}/test", headers=auth(keys["editor"]),
+                        json={"payload": SIGN_ERROR, "rule": retitled(body, "Unsaved title {code}")})
+    result = tried.get_json()
+    assert tried.status_code == 200 and result["status"] == "unsaved" and result["top"]
+    assert result["diagnosis"]["diagnoses"][0]["title"] == "Unsaved title 106001"
+    elsewhere = {**body, "when": {"code": "999999"}}
+    missed = client.post(f"/admin/v1/rules/{RULE}/test", headers=auth(keys["editor"]),
+                         json={"payload": SIGN_ERROR, "rule": elsewhere})
+    assert missed.status_code == 422  # its own examples no longer match: refused as a write would be
+    assert store.drafts() == []
+    assert diagnose(client)["diagnoses"][0]["title"] != "Unsaved title 106001"
+
+
+def test_a_rule_read_carries_its_published_body_and_whoami_names_the_role(env):
+    app, _kb, _store, keys = env
+    client = app.test_client()
+    body, etag = read_rule(client, keys["viewer"])
+    client.put(f"/admin/v1/rules/{RULE}", headers=auth(keys["editor"], **{"If-Match": etag}),
+               json=retitled(body, "New {code}"))
+    state = client.get(f"/admin/v1/rules/{RULE}", headers=auth(keys["viewer"])).get_json()
+    assert state["status"] == "modified" and state["published"] == body
+    assert state["rule"]["then"]["en"]["title"] == "New {code}"
+    for role in ("viewer", "editor", "publisher", "admin"):
+        me = client.get("/admin/v1/whoami", headers=auth(keys[role])).get_json()
+        assert me["role"] == role and keys[role].startswith(f"odk_{me['id']}_")

@@ -162,9 +162,11 @@ def test_the_key_is_not_in_the_page_nor_the_logs(console, caplog):
     assert keys["viewer"] not in page
     lines = [r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records]
     assert lines and not any(keys["viewer"] in line for line in lines)
-    # the page's request and the admin API call it made, with one request id
+    # the page's request and the admin API calls it made (the rule, its history, the key's role),
+    # with one request id
     access = [r for r in caplog.records if r.name == "opsdiag.access"]
-    assert [r.path for r in access] == [f"/admin/v1/rules/{RULE}", f"/console/rules/{RULE}"]
+    assert [r.path for r in access] == [f"/admin/v1/rules/{RULE}", "/admin/v1/audit", "/admin/v1/whoami",
+                                        f"/console/rules/{RULE}"]
     assert len({r.request_id for r in access}) == 1
 
 
@@ -315,7 +317,7 @@ def test_gaps_page_shows_what_the_route_returns(console, monkeypatch):
 
     monkeypatch.setattr(api, "call", gaps_route)
     page = html(client.get("/console/gaps?limit=50", headers=bearer(keys["viewer"])))
-    assert asked == [("GET", "/admin/v1/gaps", {"limit": "50"})]
+    assert asked == [("GET", "/admin/v1/gaps", {"limit": "50"}), ("GET", "/admin/v1/whoami", None)]
     assert page.count('<tr class="gap">') == 2
     assert "<code>Invalid warehouse &lt;NUM&gt; for region &lt;*&gt;</code>" in page
     assert '<td class="num">42</td>' in page and "2026-11-26T02:10:22+00:00" in page
@@ -345,7 +347,7 @@ def test_gaps_page_reports_the_apis_refusal(console, monkeypatch):
 
 def test_gaps_limit_is_bounded(console):
     client, keys = console
-    for limit in ("0", "101", "many"):
+    for limit in ("0", "101", "many", ""):
         assert client.get(f"/console/gaps?limit={limit}", headers=bearer(keys["viewer"])).status_code == 422
 
 

@@ -46,10 +46,13 @@ def test_every_route_conforms(case):
     """Admin routes are called with an admin key, so their real answers are checked too.
 
     A rule document's validity (taxonomy, RE2 syntax, its examples) is beyond JSON Schema,
-    so for rule writes and imports a schema-valid body may rightly get 422; so may a console form
-    whose pasted payload (any string, by its schema) is not a valid /diagnose payload."""
+    so for rule writes, checks, trials of an unsaved rule and imports a schema-valid body may rightly
+    get 422; so may a console form whose pasted payload or rule fields (any strings, by their schema)
+    are not a valid /diagnose payload or rule."""
     semantic = case.operation.path in ("/admin/v1/rules", "/admin/v1/rules/{rule_id}", "/admin/v1/import",
+                                       "/admin/v1/rules/{rule_id}/check", "/admin/v1/rules/{rule_id}/test",
                                        "/console/rules/{rule_id}/test", "/console/diagnose",
+                                       "/console/rules/new", "/console/rules/{rule_id}/edit",
                                        "/debug/compare", "/console/debug")  # a call number past the capture's
                                        # calls; an uploaded file (any bytes, by its schema) that is no HAR
     case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"},

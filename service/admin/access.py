@@ -1,4 +1,5 @@
-"""API keys (admin only) and the audit log (read only: it is append-only by design)."""
+"""API keys (admin only), who is calling, and the audit log (read only: it is append-only
+by design)."""
 
 import json
 
@@ -18,6 +19,13 @@ def store():
 
 def _audit_key_change(action: str, after: dict) -> None:
     store().record(actor().entry(action, None, None, after))
+
+
+@bp.get("/whoami")
+@requires("viewer")
+def whoami():
+    """The calling key's id and role: what a client such as the console may offer its user."""
+    return jsonify({"id": g.api_key.id, "role": g.api_key.role})
 
 
 @bp.get("/keys")

@@ -2,7 +2,9 @@
 
 A key reads `odk_<id>_<secret>`: the id finds the row without a scan, the 256-bit
 random secret makes a plain SHA-256 as good as a slow hash (nothing to brute-force),
-and the comparison is constant-time.
+and the comparison is constant-time. The operator's bootstrap key may have any form,
+that one included: a presented key whose id names no issued key is checked, whole,
+against the bootstrap row.
 """
 
 import hashlib
@@ -18,6 +20,8 @@ ROLES = ("viewer", "editor", "publisher", "admin")  # each includes the ones bef
 CLIENT = "client"  # may call /diagnose when OPSDIAG_DIAGNOSE_AUTH=on, nothing else
 ALL_ROLES = (CLIENT, *ROLES)
 PREFIX = "odk"
+BOOTSTRAP_ID = "bootstrap"  # never an issued id: those are 12 hex digits
+MIN_CHOSEN_KEY = 24
 
 
 class ApiKey(SQLModel, table=True):
@@ -55,14 +59,27 @@ def create_key(store: Store, role: str, label: str = "", created_by: str = "cli"
     return row, f"{PREFIX}_{key_id}_{secret}"
 
 
+def chosen_key_problem(key: str) -> str | None:
+    """Why a key chosen by the operator cannot work, or None: what a client can send as
+    `Authorization: Bearer <key>` and what auth.py reads back must be the same text."""
+    if len(key) < MIN_CHOSEN_KEY:
+        return f"it has {len(key)} characters; at least {MIN_CHOSEN_KEY} are needed"
+    if key != key.strip() or any(c.isspace() for c in key):
+        return "it contains white space, which an Authorization header does not carry intact"
+    if not key.isascii() or not key.isprintable():
+        return "it contains characters other than printable ASCII, which an HTTP header cannot carry"
+    return None
+
+
 def ensure_bootstrap_key(store: Store, key: str) -> None:
     """OPSDIAG_BOOTSTRAP_ADMIN_KEY: the operator's chosen key becomes an admin key."""
-    if len(key) < 24:
-        raise ValueError("OPSDIAG_BOOTSTRAP_ADMIN_KEY must be at least 24 characters")
+    problem = chosen_key_problem(key)
+    if problem:
+        raise ValueError(f"OPSDIAG_BOOTSTRAP_ADMIN_KEY refused: {problem}")
     with Session(store.engine) as session:
-        row = session.get(ApiKey, "bootstrap")
+        row = session.get(ApiKey, BOOTSTRAP_ID)
         if row is None:
-            session.add(ApiKey(id="bootstrap", secret_sha256=_digest(key), role="admin",
+            session.add(ApiKey(id=BOOTSTRAP_ID, secret_sha256=_digest(key), role="admin",
                                label="OPSDIAG_BOOTSTRAP_ADMIN_KEY", created_by="environment"))
         elif not hmac.compare_digest(row.secret_sha256, _digest(key)):
             row.secret_sha256 = _digest(key)  # the operator rotated the variable
@@ -71,13 +88,16 @@ def ensure_bootstrap_key(store: Store, key: str) -> None:
 
 
 def verify(store: Store, presented: str) -> ApiKey | None:
-    """The live key `presented` stands for, or None."""
+    """The live key `presented` stands for, or None. Both candidate rows are read in one
+    query and one digest is compared, whichever the key turns out to be."""
+    key_id, secret = BOOTSTRAP_ID, presented
     if presented.startswith(f"{PREFIX}_") and presented.count("_") >= 2:
         key_id, secret = presented[len(PREFIX) + 1:].split("_", 1)
-    else:
-        key_id, secret = "bootstrap", presented
     with Session(store.engine) as session:
-        row = session.get(ApiKey, key_id)
+        rows = {r.id: r for r in session.exec(select(ApiKey).where(ApiKey.id.in_({key_id, BOOTSTRAP_ID})))}
+    row = rows.get(key_id) if key_id != BOOTSTRAP_ID else None
+    if row is None:  # not an issued key: the operator's bootstrap key, in whatever form it was chosen
+        row, secret = rows.get(BOOTSTRAP_ID), presented
     expected = row.secret_sha256 if row else _digest("")
     if not hmac.compare_digest(expected, _digest(secret)) or row is None or row.revoked_at:
         return None

@@ -1,4 +1,4 @@
-"""Rules as drafts: list, read (with ETag), create, replace, merge-patch, delete, test."""
+"""Rules as drafts: list, read (with ETag), check, create, replace, merge-patch, delete, test."""
 
 import json
 
@@ -82,7 +82,16 @@ def _selects(body: dict, key: str, wanted: str | None) -> bool:
 @requires("viewer")
 def get_rule(rule_id):
     state = workspace().state(rule_id)
-    return with_etag(rule_json(state), state)
+    return with_etag({**rule_json(state), "published": workspace().published_body(rule_id)}, state)
+
+
+@bp.post("/rules/<rule_id>/check")
+@requires("editor")
+def check_rule(rule_id):
+    """What a write of this rule would say (422 naming each field, or its warnings); saves nothing."""
+    options = RuleQuery().load(request.args.to_dict())
+    file, warnings = workspace().check(rule_id, rule_body(), options.get("file"))
+    return jsonify({"id": rule_id, "file": file, "warnings": [w.reason for w in warnings]})
 
 
 @bp.post("/rules")
@@ -145,4 +154,4 @@ def test_rule(rule_id):
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object with a `payload`")
     request_ = RuleTestRequest().load(data)
-    return jsonify(workspace().test(rule_id, request_["payload"], request_["lang"]))
+    return jsonify(workspace().test(rule_id, request_["payload"], request_["lang"], request_.get("rule")))

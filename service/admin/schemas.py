@@ -25,6 +25,7 @@ class RuleListQuery(Strict):
 class RuleTestRequest(Strict):
     payload = fields.Nested(DiagnoseRequestSchema, required=True)
     lang = fields.String(load_default="en", validate=validate.OneOf(["en", "zh-CN"]))
+    rule = fields.Dict()  # an unsaved version of the rule to try instead of the draft
 
 
 class PublishRequest(Strict):

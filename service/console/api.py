@@ -42,9 +42,10 @@ def has_key() -> bool:
 
 
 def call(method: str, path: str, *, query: dict | None = None, body: Any = None,
-         lang: str | None = None) -> Answer:
-    """Call one route of this app as the browser's key; the answer's status and JSON."""
-    headers = {"X-Request-ID": g.get("request_id", "")}
+         lang: str | None = None, headers: dict | None = None) -> Answer:
+    """Call one route of this app as the browser's key (plus `headers`, e.g. If-Match);
+    the answer's status and JSON."""
+    headers = {**(headers or {}), "X-Request-ID": g.get("request_id", "")}
     if has_key():
         headers["Authorization"] = request.headers["Authorization"]
     if lang:

@@ -18,7 +18,8 @@ from rules import jsontext
 from rules.model import DOMAINS, PLATFORMS
 from rules.schema import MAP_FIELDS
 
-from . import api
+from ..admin.keys import allows
+from . import api, form
 from .i18n import LANGUAGES, Texts, chosen_language
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
@@ -31,7 +32,7 @@ CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
 STATUSES = ("published", "new", "modified", "deleted")
 GAPS_LIMIT = (1, 100)
 GAPS_DEFAULT = 20
-FORM_ROUTES = {"console.test_rule": "console.rule"}  # the GET page a POST result belongs to
+FORM_ROUTES = {"console.test_rule": "console.rule", "console.rollback": "console.publish"}  # POST -> its GET page
 
 
 @bp.after_request
@@ -57,7 +58,22 @@ def asset(name: str):
 def page(template: str, status: int = 200, **context):
     lang = g.console_lang
     return render_template(template, t=Texts(lang), lang=lang, languages=LANGUAGES, key=key_state(),
-                           link=link, switch=switch_language, pretty=pretty, **context), status
+                           link=link, switch=switch_language, pretty=pretty, role=role(),
+                           can_edit=may("editor"), can_publish=may("publisher"), **context), status
+
+
+def role() -> str | None:
+    """The key's role as the admin API tells it (GET /admin/v1/whoami), once per page."""
+    if "console_role" not in g:
+        answer = admin("GET", "/admin/v1/whoami") if api.has_key() and not g.get("console_refused") else None
+        g.console_role = answer.body.get("role") if answer is not None and answer.ok else None
+    return g.console_role
+
+
+def may(needed: str) -> bool:
+    """Whether to offer a control: the admin API still checks the role on every call."""
+    found = role()
+    return found is not None and allows(found, needed)
 
 
 def link(endpoint: str, **params) -> str:
@@ -68,7 +84,8 @@ def switch_language(lang: str) -> str:
     """This page (its GET form after a POST) in another language."""
     endpoint = FORM_ROUTES.get(request.endpoint, request.endpoint)
     args = request.args.to_dict() if request.method == "GET" else {}
-    return url_for(endpoint, **(request.view_args or {}), **{**args, "lang": lang})
+    view_args = {k: v for k, v in (request.view_args or {}).items() if k == "rule_id"}
+    return url_for(endpoint, **view_args, **{**args, "lang": lang})
 
 
 def key_state() -> str:
@@ -197,13 +214,17 @@ def test_rule(rule_id: str):
 
 def rule_page(rule_id: str, action: str | None):
     t = Texts(g.console_lang)
-    context = {"rule_id": rule_id, "rule": None, "error": None, "result": None, "form_error": None, "payload": ""}
+    context = {"rule_id": rule_id, "rule": None, "error": None, "result": None, "form_error": None, "payload": "",
+               "changes": "", "audit": [], "saved": False}
     if action is None and not api.has_key():
         return page("rule.html", **context)
     answer = admin("GET", rule_path(rule_id))
     if not answer.ok:
         return page("rule.html", answer.status, **{**context, "error": failure(answer, t, rule_id=rule_id)})
     context["rule"] = rule_view(answer.body, g.console_lang)
+    context["changes"] = form.diff(answer.body.get("published"), answer.body.get("rule"), "published", "working")
+    context["audit"] = rule_audit(rule_id)
+    context["saved"] = request.args.get("saved") == "1"
     if action is None:
         return page("rule.html", **context)
     payload, form_error, context["payload"] = form_payload(t)
@@ -213,6 +234,12 @@ def rule_page(rule_id: str, action: str | None):
     if not tested.ok:
         return page("rule.html", tested.status, **{**context, "form_error": failure(tested, t)})
     return page("rule.html", **{**context, "result": tested.body})
+
+
+def rule_audit(rule_id: str) -> list[dict]:
+    """The rule's audit trail, newest first (GET /admin/v1/audit?rule_id=, role viewer)."""
+    answer = admin("GET", "/admin/v1/audit", query={"rule_id": rule_id, "limit": "50"})
+    return answer.body.get("entries", []) if answer.ok and isinstance(answer.body, dict) else []
 
 
 @bp.route("/diagnose", methods=["GET", "POST"])
@@ -235,10 +262,10 @@ def diagnose():
 def gaps():
     """GET /admin/v1/gaps: the error shapes no rule answered, most frequent first."""
     t = Texts(g.console_lang)
-    raw = request.args.get("limit", "")
+    raw = request.args.get("limit")
     context = {"gaps": None, "error": None, "limit": GAPS_DEFAULT, "limits": (10, 20, 50, 100)}
     try:
-        limit = int(raw) if raw else GAPS_DEFAULT
+        limit = int(raw) if raw is not None else GAPS_DEFAULT  # `limit=` is no number either
     except ValueError:
         limit = 0
     if not GAPS_LIMIT[0] <= limit <= GAPS_LIMIT[1]:

@@ -53,7 +53,8 @@
             return;
           }
           swap(text);
-          if (push) window.history.pushState({ console: true }, "", response.url || url);
+          // a save answers 303 with the rule's page: show its address
+          if (push || response.redirected) window.history.pushState({ console: true }, "", response.url || url);
         });
       })
       .catch(function (error) {
@@ -111,6 +112,8 @@
     if (!ours(action)) return;
     event.preventDefault();
     var data = new URLSearchParams(new FormData(form));
+    var submitter = event.submitter;  // which of the editor's buttons: check, test, save...
+    if (submitter && submitter.name) data.append(submitter.name, submitter.value);
     if ((form.getAttribute("method") || "get").toLowerCase() === "post") {
       load(action.href, {
         method: "POST",
@@ -125,6 +128,56 @@
       action.search = query.toString();
       load(action.href, {}, true);
     }
+  });
+
+  // The editor checks the rule as it is typed: after a pause, the form goes to the page
+  // with do=check and only the check, the YAML view, the diff, the examples' results and
+  // the inputs' invalid marks are taken from the answer (the form itself, its focus and
+  // caret stay as they are). The admin API does the checking; an older answer never
+  // replaces a newer one.
+  var pending = null;
+  var asked = 0;
+  var LIVE_PARTS = ["editor-side", "editor-examples"];
+
+  function checkNow(form) {
+    var data = new URLSearchParams(new FormData(form));
+    data.set("do", "check");
+    var mine = ++asked;
+    var status = document.getElementById("check");
+    if (status) status.setAttribute("aria-busy", "true");
+    fetch(form.getAttribute("action"), {
+      method: "POST", body: data, credentials: "same-origin", cache: "no-store",
+      headers: headers({ "Content-Type": "application/x-www-form-urlencoded" }),
+    })
+      .then(function (response) { return response.text(); })
+      .then(function (text) {
+        if (mine !== asked) return;
+        var doc = new DOMParser().parseFromString(text, "text/html");
+        LIVE_PARTS.forEach(function (id) {
+          var fresh = doc.getElementById(id);
+          var old = document.getElementById(id);
+          if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+        });
+        var freshForm = doc.getElementById("editor");
+        if (!freshForm) return;
+        Array.prototype.forEach.call(form.elements, function (el) {
+          if (!el.name || el.type === "hidden") return;
+          var twin = freshForm.querySelector('[name="' + el.name.replace(/"/g, '\\"') + '"]');
+          ["aria-invalid", "aria-describedby"].forEach(function (attr) {
+            if (twin && twin.hasAttribute(attr)) el.setAttribute(attr, twin.getAttribute(attr));
+            else el.removeAttribute(attr);
+          });
+        });
+        document.documentElement.setAttribute("data-checked", String(mine));
+      })
+      .catch(function (error) { showError(String(error)); });
+  }
+
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (!form || !form.hasAttribute("data-live-check") || event.target.name === "payload") return;
+    if (pending) window.clearTimeout(pending);
+    pending = window.setTimeout(function () { pending = null; checkNow(form); }, 600);
   });
 
   window.addEventListener("popstate", function () {
