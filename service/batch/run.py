@@ -208,14 +208,16 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
                   kb_dir: str | Path | None = None, database_url: str | None = None,
                   chunk_size: int = CHUNK_SIZE, on_reject: Callable[[Reject], None] | None = None,
                   progress: Callable[[int, int, int], None] | None = None,
-                  stop: threading.Event | None = None, resume: bool = False) -> RunResult:
+                  stop: threading.Event | None = None, resume: bool = False,
+                  columns: dict[str, str] | None = None) -> RunResult:
     """Diagnose every record of `path`, write the enriched rows to `output` (None: nowhere,
     "-": stdout) and return the counts and the summary.
 
     The knowledge base is `kb`, else the store at `database_url` if it answers and holds a
     version, else kb_content (`kb_dir`). InputError when the file cannot be read at all;
     Interrupted when `stop` was set; ResumeError when `resume` finds nothing to resume.
-    With `resume` the summary counts the rows of this run only.
+    With `resume` the summary counts the rows of this run only. `columns` names CSV
+    columns the header does not (columns.py).
     """
     path = Path(path)
     to_file = output is not None and str(output) != "-"
@@ -228,7 +230,7 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
         raise ValueError(f"output format must be one of {', '.join(OUT_FORMATS)}")
     snapshot = kb or resolve(database_url, kb_dir or DEFAULT_KB_DIR)
     workers = max(1, workers or default_workers())
-    with InputFile(path, encoding, input_format) as source:
+    with InputFile(path, encoding, input_format, columns) as source:
         layout = source.layout
         taken = {n.strip().lower() for n in layout.header} if layout else set(PROJECTION)
         job = Job(source.kind, out_format, lang, source.encoding, layout, _diag_names(taken), uuid.uuid4().hex)
