@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 from rules.loader import DEFAULT_KB_DIR
 
 from . import worker
+from .board import Board, columns_of
 from .kb import KbSnapshot, resolve
 from .readers import InputFile
 from .summary import Summary
@@ -76,6 +77,7 @@ class RunResult:
     rejects: list[Reject] = field(default_factory=list)  # the first MAX_REJECTS_KEPT
     memo_hits: int = 0
     memo_misses: int = 0
+    board: Board | None = None  # with board=True: the ops errors board's data (board.py)
 
     @property
     def rows(self) -> int:
@@ -209,7 +211,7 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
                   chunk_size: int = CHUNK_SIZE, on_reject: Callable[[Reject], None] | None = None,
                   progress: Callable[[int, int, int], None] | None = None,
                   stop: threading.Event | None = None, resume: bool = False,
-                  columns: dict[str, str] | None = None) -> RunResult:
+                  columns: dict[str, str] | None = None, board: bool = False) -> RunResult:
     """Diagnose every record of `path`, write the enriched rows to `output` (None: nowhere,
     "-": stdout) and return the counts and the summary.
 
@@ -217,7 +219,8 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
     version, else kb_content (`kb_dir`). InputError when the file cannot be read at all;
     Interrupted when `stop` was set; ResumeError when `resume` finds nothing to resume.
     With `resume` the summary counts the rows of this run only. `columns` names CSV
-    columns the header does not (columns.py).
+    columns the header does not (columns.py). `board` also collects the ops errors board
+    (run.board), for the HTML summary and the console.
     """
     path = Path(path)
     to_file = output is not None and str(output) != "-"
@@ -233,7 +236,8 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
     with InputFile(path, encoding, input_format, columns) as source:
         layout = source.layout
         taken = {n.strip().lower() for n in layout.header} if layout else set(PROJECTION)
-        job = Job(source.kind, out_format, lang, source.encoding, layout, _diag_names(taken), uuid.uuid4().hex)
+        job = Job(source.kind, out_format, lang, source.encoding, layout, _diag_names(taken), uuid.uuid4().hex,
+                  board)
         sizes: deque = deque()
         chunks = _measured(_skip(source.chunks(chunk_size), done) if done else source.chunks(chunk_size), sizes)
         first = next(chunks, None)
@@ -248,6 +252,9 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
             results, used = _pool(snapshot, job, all_chunks, workers), workers
         run = RunResult(str(path), None if output is None else str(output), source.kind, source.encoding,
                         out_format, snapshot.version, snapshot.source, used)
+        if board:
+            run.board = Board()
+            run.board.columns, run.board.roles, run.board.plain = columns_of(layout, PROJECTION)
         stream, close = _open_output(output, resume_at)
         records = done
         try:
@@ -261,6 +268,8 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
                 if close:
                     _mark_progress(stream, str(output), path, records)
                 run.summary.merge(result.summary)
+                if run.board is not None:
+                    run.board.merge(result.board)
                 run.diagnosed += result.diagnosed
                 run.rejected += len(result.rejects)
                 run.memo_hits += result.hits
