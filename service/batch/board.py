@@ -235,8 +235,14 @@ class Board:
             packed[name] = base64.b64encode(values.tobytes()).decode("ascii")
         return {"rows": self.rows, "kept": len(self.kept), "all_kept": len(self.kept) == self.rows,
                 "approximate": self.approximate, "lang": lang, "columns": self.columns, "roles": self.roles,
-                "shapes": [{**info, "evidence": redact(info["evidence"])} for info in self.shapes],
+                "shapes": [_masked(info) for info in self.shapes],
                 "shops": self.shops, "regions": self.regions, "packed": packed, "kept_rows": self.kept}
+
+
+def _masked(info: dict) -> dict:
+    """A shape as shown: its texts may quote the message (a name, an address), so masked."""
+    return {**info, "title": redact_text(info["title"]), "explanation": redact_text(info["explanation"]),
+            "steps": [redact_text(step) for step in info["steps"]], "evidence": redact(info["evidence"])}
 
 
 def embed(data: dict) -> str:

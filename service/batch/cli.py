@@ -129,7 +129,8 @@ def batch(input_path, output, fmt, summary_path, lang, workers, encoding, input_
             run = diagnose_file(input_path, output, out_format=fmt, lang=lang, workers=workers, encoding=encoding,
                                 input_format=input_format, dask=dask_address, kb_dir=kb_dir,
                                 database_url=None if kb_dir else database_url(), chunk_size=chunk_size,
-                                on_reject=on_reject, progress=bar, stop=stop, resume=resume, columns=columns)
+                                on_reject=on_reject, progress=bar, stop=stop, resume=resume, columns=columns,
+                                board=summary_path is not None)
     except Interrupted as exc:
         if bar:
             bar.close()
