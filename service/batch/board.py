@@ -240,8 +240,10 @@ class Board:
 
 
 def _masked(info: dict) -> dict:
-    """A shape as shown: its texts may quote the message (a name, an address), so masked."""
+    """A shape as shown: a path may hold an e-mail, its texts may quote the message (a name,
+    an address), so all are masked."""
     return {**info, "title": redact_text(info["title"]), "explanation": redact_text(info["explanation"]),
+            "endpoint": redact_text(info["endpoint"]), "message": redact_text(info["message"]),
             "steps": [redact_text(step) for step in info["steps"]], "evidence": redact(info["evidence"])}
 
 
