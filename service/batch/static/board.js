@@ -10,7 +10,7 @@
   var SHAPE_FILTERS = {code: "code", status: "status", platform: "platform", endpoint: "endpoint",
     category: "category", owner: "owner"};
   var DIAG = ["category", "owner", "rule_id", "title", "first_step", "doc_url", "language"];
-  var NO_RETRIES = 255, PAGE = 100;
+  var NO_RETRIES = 255, PAGE = 100, NONE = "(none)";  // NONE: the value of an empty key (summary.py's)
 
   function bytes(b64) {
     var text = atob(b64), out = new Uint8Array(text.length);
@@ -79,29 +79,41 @@
     if (name === "shop" || name === "region" || name === "retries") {
       var column = name === "shop" ? this.shop : name === "region" ? this.region : this.retries;
       var names = name === "shop" ? d.shops : name === "region" ? d.regions : null;
-      for (i = 0; i < this.n; i++) counts[column[i]] = (counts[column[i]] || 0) + 1;
+      var tally = new Uint32Array(name === "shop" ? d.shops.length : 256);
+      for (i = 0; i < this.n; i++) tally[column[i]]++;
+      for (i = 0; i < tally.length; i++) if (tally[i]) counts[i] = tally[i];
       var out = Object.keys(counts).map(function (k) {
         var label = names ? names[k] : (+k === NO_RETRIES ? d.labels.none : k);
         return {value: names ? names[k] : (+k === NO_RETRIES ? "none" : k), label: label, count: counts[k]};
       });
       if (name === "retries") {
         var many = out.filter(function (o) { return +o.value >= 3; }).reduce(function (a, o) { return a + o.count; }, 0);
-        out.sort(function (a, b) { return (+a.value) - (+b.value); });
+        out.sort(function (a, b) { return (a.value === "none") - (b.value === "none") || (+a.value) - (+b.value); });
         out.unshift({value: "3+", label: this.w.three_or_more, count: many});
         return out;
       }
       return out.sort(function (a, b) { return b.count - a.count; });
     }
-    var field = SHAPE_FILTERS[name];
-    for (i = 0; i < this.n; i++) {
-      key = String(d.shapes[this.shape[i]][field]);
-      counts[key] = (counts[key] || 0) + 1;
-    }
+    var field = SHAPE_FILTERS[name], perShape = this.perShape();
+    d.shapes.forEach(function (shape, s) {
+      key = String(shape[field]) || NONE;
+      counts[key] = (counts[key] || 0) + perShape[s];
+    });
     var self = this;
     return Object.keys(counts).map(function (k) {
-      var label = name === "category" ? self.category(k) : name === "owner" ? self.owner(k) : (k || d.labels.none);
+      var label = name === "category" ? self.category(k) : name === "owner" ? self.owner(k) :
+        (k === NONE ? d.labels.none : k);
       return {value: k, label: label, count: counts[k]};
     }).sort(function (a, b) { return b.count - a.count; });
+  };
+
+  Board.prototype.perShape = function () {  // rows per shape, all rows
+    if (!this._perShape) {
+      var counts = new Uint32Array(this.data.shapes.length), shape = this.shape;
+      for (var i = 0; i < this.n; i++) counts[shape[i]]++;
+      this._perShape = counts;
+    }
+    return this._perShape;
   };
 
   Board.prototype.build = function () {
@@ -187,7 +199,7 @@
     var s = this.state, shapes = this.data.shapes, q = (s.q || "").toLowerCase(), text = this.shapeText;
     return shapes.map(function (shape) {
       for (var name in SHAPE_FILTERS) {
-        if (s[name] !== undefined && String(shape[SHAPE_FILTERS[name]]) !== s[name]) return false;
+        if (s[name] !== undefined && (String(shape[SHAPE_FILTERS[name]]) || NONE) !== s[name]) return false;
       }
       return true;
     }).map(function (ok, i) { return ok ? (q && text[i].indexOf(q) < 0 ? 2 : 1) : 0; });  // 2: needs the shop to match q
