@@ -3,6 +3,7 @@
 Server-rendered (Jinja2) over the admin API; see views.py for where the key lives.
 """
 
+from . import board  # noqa: F401 - /console/board's routes, on the same blueprint
 from .views import bp
 
 __all__ = ["bp"]
