@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from service.app import create_app
 from service.batch import generate
 from service.batch.board import shape_label
 from service.batch.kb import resolve
@@ -221,3 +222,39 @@ def test_a_million_row_report_filters_exactly_and_exports_its_kept_rows(browser,
     page.click("tr.kept-rows a.open-row >> nth=0")
     assert page.locator("#detail-diagnosis h4").first.inner_text()
     assert errors == []
+
+
+def test_the_console_board_over_an_uploaded_export(browser, shops, local_kb, tmp_path):
+    from tests.conftest import contract_checked
+    from tests.live_server import serving
+
+    _, rows = shops
+    source = generate.write_shops_csv(tmp_path / "export.csv", 300, seed=4)
+    app = contract_checked(create_app({"TESTING": True}, kb=local_kb))
+    with serving(app) as base:
+        context = browser.new_context(locale="en-US", accept_downloads=True)
+        context.set_default_timeout(STEP_MS)
+        context.add_init_script(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+            " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/console/diagnose")
+        page.click("a[data-nav=board]")
+        page.wait_for_selector("#board-run")
+        page.set_input_files("#board-file", str(source))
+        page.click("#board-run")
+        page.wait_for_selector("#board[data-ready=true]")
+        assert shown(page) == 300
+        page.select_option("#f-shop", "Harbor Tools DE")
+        page.select_option("#f-retries", "3+")
+        expected = [r for r in rows if r["shop_name"] == "Harbor Tools DE" and int(r["retries"]) >= 3]
+        assert shown(page) == len(expected) > 0
+        got = exported_csv(page)
+        assert [r["order_ref"] for r in got] == [r["order_ref"] for r in expected]
+        page.click("tr.shape >> nth=0")
+        page.click("tr.kept-rows a.open-row >> nth=0")
+        assert page.locator("#detail-steps li").count() >= 1
+        assert page.evaluate("window.__csp") == [] and errors == []
+    assert app.extensions["contract_violations"] == []
