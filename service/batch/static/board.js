@@ -63,8 +63,10 @@
     this.shopText = data.shops.map(function (s) { return s.toLowerCase(); });
     this.state = {};
     this.shown = PAGE;
+    root.removeAttribute("data-ready");
     this.build();
-    window.addEventListener("hashchange", function () { self.readHash(); self.update(); });
+    this.onHash = function () { self.readHash(); self.update(); };
+    window.addEventListener("hashchange", this.onHash);
     this.readHash();
     this.update();
   }
@@ -255,6 +257,9 @@
     this.renderShapes();
     this.renderDetail();
     this.root.setAttribute("data-filter-ms", (performance.now() - started).toFixed(1));
+    if (!this.root.hasAttribute("data-render-ms")) {  // since the page began to load (make bench reads it)
+      this.root.setAttribute("data-render-ms", performance.now().toFixed(0));
+    }
     this.root.setAttribute("data-ready", "true");
     if (window.__boardUpdated) window.__boardUpdated(self);
   };
@@ -420,9 +425,14 @@
     return rows.length;
   };
 
+  var current = null;
   window.OpsBoard = {
-    render: function (root, data) { return new Board(root, data); }
+    render: function (root, data) {  // a new board in place of the one shown (console uploads)
+      if (current) window.removeEventListener("hashchange", current.onHash);
+      current = new Board(root, data);
+      return current;
+    }
   };
   var embedded = document.getElementById("board-data");
-  if (embedded) window.OpsBoard.board = new Board(document.getElementById("board"), JSON.parse(embedded.textContent));
+  if (embedded) window.OpsBoard.render(document.getElementById("board"), JSON.parse(embedded.textContent));
 })();
