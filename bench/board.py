@@ -46,8 +46,10 @@ def measure(page, report: Path) -> dict:
         for control, value in controls.items():
             if control.startswith("#f-q") or control.startswith("#f-from") or control.startswith("#f-to"):
                 page.fill(control, value)
+            elif value is None:
+                page.select_option(control, index=1)
             else:
-                page.select_option(control, value if value is not None else {"index": 1})
+                page.select_option(control, value)
         filters[label] = float(page.get_attribute("#board", "data-filter-ms"))
         if label != FILTERS[-1][0]:
             page.click("#f-clear")
