@@ -160,8 +160,9 @@
     jsonl.addEventListener("click", function () { self.exportRows("jsonl"); });
     var note = d.all_kept ? null : el("p", {class: "note", id: "board-sampled",
       text: w.sampled.replace("{kept}", fmt(d.kept)).replace("{rows}", fmt(d.rows))});
-    this.root.replaceChildren(form, this.count, note, el("div", {class: "board-export"}, [csv, jsonl]),
-      el("h3", {text: w.causes}), this.chart, el("h3", {text: w.shapes}), this.shapes, this.more, this.detail);
+    this.root.replaceChildren.apply(this.root, [form, this.count, note, el("div", {class: "board-export"}, [csv, jsonl]),
+      el("h3", {text: w.causes}), this.chart, el("h3", {text: w.shapes}), this.shapes, this.more, this.detail]
+      .filter(Boolean));
   };
 
   Board.prototype.set = function (name, value) {
