@@ -47,9 +47,11 @@ def test_every_route_conforms(case):
 
     A rule document's validity (taxonomy, RE2 syntax, its examples) is beyond JSON Schema,
     so for rule writes and imports a schema-valid body may rightly get 422; so may a console form
-    whose pasted payload (any string, by its schema) is not a valid /diagnose payload."""
+    whose pasted payload (any string, by its schema) is not a valid /diagnose payload, and an
+    uploaded log (any bytes, by its schema) that is not a readable log."""
     semantic = case.operation.path in ("/admin/v1/rules", "/admin/v1/rules/{rule_id}", "/admin/v1/import",
-                                       "/console/rules/{rule_id}/test", "/console/diagnose")
+                                       "/console/rules/{rule_id}/test", "/console/diagnose",
+                                       "/console/board/diagnose")
     case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"},
                            excluded_checks=[positive_data_acceptance] if semantic else None)
 
