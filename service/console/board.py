@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import abort, current_app, g, request, send_from_directory
 from marshmallow import ValidationError
 
+from rules.engine import EngineClosed
 from rules.redact import redact_text
 
 from .. import limits
@@ -31,6 +32,18 @@ ASSETS = {"board.js": (BOARD_STATIC, "text/javascript; charset=utf-8"),
           "board-upload.js": (STATIC, "text/javascript; charset=utf-8")}
 SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".har")
 SHOWN_REJECTS = 20
+
+
+def _diagnose(path: Path, lang: str, columns: dict[str, str]):
+    """The run over the service's current engine (once more if a new version swapped it out)."""
+    kb = current_app.extensions["opsdiag.kb"]
+    try:
+        try:
+            return diagnose_file(path, None, lang=lang, board=True, columns=columns, engine=kb.engine)
+        except EngineClosed:
+            return diagnose_file(path, None, lang=lang, board=True, columns=columns, engine=kb.engine)
+    except InputError as exc:
+        raise ValidationError({"log": [str(exc)]}) from exc
 
 
 @bp.get("/board")
@@ -66,11 +79,7 @@ def board_diagnose():
     with tempfile.TemporaryDirectory(prefix="opsdiag-board-") as folder:
         path = Path(folder) / ("upload" + (suffix if suffix in SUFFIXES else ""))
         upload.save(path)
-        try:
-            run = diagnose_file(path, None, lang=lang, board=True, columns=columns,
-                                engine=current_app.extensions["opsdiag.kb"].engine)
-        except InputError as exc:
-            raise ValidationError({"log": [str(exc)]}) from exc
+        run = _diagnose(path, lang, columns)
     data = board_data(run.board, lang)
     data.update(diagnosed=run.diagnosed, rejected=run.rejected, kb_version=run.kb_version,
                 rejects=[{"line": r.line, "reason": redact_text(r.reason)} for r in run.rejects[:SHOWN_REJECTS]])
