@@ -47,7 +47,7 @@ nginx:
 	  else echo "make nginx: nginx is missing (apt-get install nginx as root); the slow-client test will skip"; fi; }
 
 # Benchmarks (README "Performance"): about ten minutes, writes bench/RESULTS.md.
-# Not part of `make test`. They run in their own virtualenv on BENCH_PYTHON: by default
+# Not part of `make test`; chromium (`make browser`) is for the errors board's figures. They run in their own virtualenv on BENCH_PYTHON: by default
 # the kind of interpreter production runs, a CPython built with PGO and LTO (the Docker
 # image's python:3.11-slim in /usr/local/bin, or Debian's python3.11), else python3.
 # RESULTS.md names the interpreter. wrk comes from Debian when we may install it
@@ -62,7 +62,7 @@ $(BENCH_STAMP): pyproject.toml
 	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) browser
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  { apt-get install -y -qq wrk >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; }; }; } || \

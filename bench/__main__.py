@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import batch, check, engine, hostile, http, memory, profile, scaling, wsgi
+from . import batch, board, check, engine, hostile, http, memory, profile, scaling, wsgi
 from .common import PY, ROOT, git_revision, machine, verdict
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -35,6 +35,7 @@ def steps(quick: bool) -> list[tuple[str, str, object, list[str]]]:
         ("5. Batch", "bench.batch", batch, ["--rows", "20000" if quick else "1000000"]),
         ("6. Hostile input", "bench.hostile", hostile, ["--examples", "30" if quick else "150"]),
         ("7. Request check", "bench.check", check, ["--seconds", "1" if quick else "3"]),
+        ("8. Errors board", "bench.board", board, ["--sizes", "10000,100000" if quick else "10000,100000,1000000"]),
     ]
 
 

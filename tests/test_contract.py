@@ -48,13 +48,14 @@ def test_every_route_conforms(case):
     A rule document's validity (taxonomy, RE2 syntax, its examples) is beyond JSON Schema,
     so for rule writes, checks, trials of an unsaved rule and imports a schema-valid body may rightly
     get 422; so may a console form whose pasted payload or rule fields (any strings, by their schema)
-    are not a valid /diagnose payload or rule."""
+    are not a valid /diagnose payload or rule, and an uploaded log or capture (any bytes, by its
+    schema) that is not a readable log or HAR."""
     semantic = case.operation.path in ("/admin/v1/rules", "/admin/v1/rules/{rule_id}", "/admin/v1/import",
                                        "/admin/v1/rules/{rule_id}/check", "/admin/v1/rules/{rule_id}/test",
                                        "/console/rules/{rule_id}/test", "/console/diagnose",
                                        "/console/rules/new", "/console/rules/{rule_id}/edit",
-                                       "/debug/compare", "/console/debug")  # a call number past the capture's
-                                       # calls; an uploaded file (any bytes, by its schema) that is no HAR
+                                       "/console/board/diagnose",
+                                       "/debug/compare", "/console/debug")
     case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"},
                            excluded_checks=[positive_data_acceptance] if semantic else None)
 

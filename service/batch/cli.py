@@ -13,6 +13,7 @@ import click
 from rules.loader import RuleSetError
 from rules.store import database_url
 
+from .columns import ColumnsError, parse_overrides
 from .readers import FORMATS, InputError
 from .report import render_text, write_html
 from .run import OUT_FORMATS, Interrupted, ResumeError, diagnose_file, output_format
@@ -89,14 +90,20 @@ def _stop_on_signals():
 @click.option("--quiet", is_flag=True, help="no summary on the terminal")
 @click.option("--resume", is_flag=True,
               help="carry on an interrupted run from its last complete row (OUTPUT.partial)")
+@click.option("--columns", "columns_text", default=None, metavar="CANONICAL=HEADER,...",
+              help="name CSV columns the header does not (e.g. shop_id=卖家账号,region=国家)")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=2000, hidden=True)
 def batch(input_path, output, fmt, summary_path, lang, workers, encoding, input_format, dask_address, kb_dir,
-          rejects_path, progress, quiet, resume, chunk_size):
+          rejects_path, progress, quiet, resume, columns_text, chunk_size):
     """Diagnose every error of an exported log (CSV, JSONL or HAR).
 
     Writes each row with its category, owner, rule, title, first repair step and doc
     link, and prints a summary. Exit status 3 when some lines were rejected.
     """
+    try:
+        columns = parse_overrides(columns_text)
+    except ColumnsError as exc:
+        raise click.BadParameter(str(exc), param_hint="--columns") from exc
     fmt = output_format(output, fmt)
     if output is None:
         output = str(_default_output(input_path, fmt))
@@ -122,7 +129,8 @@ def batch(input_path, output, fmt, summary_path, lang, workers, encoding, input_
             run = diagnose_file(input_path, output, out_format=fmt, lang=lang, workers=workers, encoding=encoding,
                                 input_format=input_format, dask=dask_address, kb_dir=kb_dir,
                                 database_url=None if kb_dir else database_url(), chunk_size=chunk_size,
-                                on_reject=on_reject, progress=bar, stop=stop, resume=resume)
+                                on_reject=on_reject, progress=bar, stop=stop, resume=resume, columns=columns,
+                                board=summary_path is not None)
     except Interrupted as exc:
         if bar:
             bar.close()

@@ -111,6 +111,35 @@ def write_csv(path: Path | str, count: int, seed: int = 0, encoding: str = "utf-
     return path
 
 
+# a multi-shop export as sellers' ERPs write it: shop names, a region column some shops
+# leave empty (their region is then inferred from the endpoints of their rows), an order
+# reference of their own; the errors are the KB's examples, as above
+SHOPS_HEADER = ("shop_name", "region_code", "api_endpoint", "http_status", "error_code", "error_message",
+                "occurred_at", "retries", "order_ref", "response_headers", "response_body")
+SHOPS = (("Acme Home US", "US"), ("Acme Home UK", "GB"), ("Lumen Beauty MY", "MY"), ("Lumen Beauty SG", ""),
+         ("Harbor Tools DE", ""), ("Harbor Tools JP", "JP"))
+
+
+def shops_rows(count: int, seed: int = 0, kb_dir: Path | str = DEFAULT_KB_DIR) -> Iterator[list[str]]:
+    rng = random.Random(seed)
+    pool = [t for t in templates(kb_dir) if ".example." not in t.row[0]]  # a marketplace's errors
+    for number in range(count):
+        shop, region = SHOPS[number % len(SHOPS)]
+        endpoint, status, code, message, _region, _platform, headers, body = rng.choice(pool).row
+        when = (START + timedelta(minutes=rng.randrange(3 * 1440))).strftime("%Y-%m-%d %H:%M")
+        yield [shop, region, endpoint, status, code, message, when, str(rng.choice(RETRIES)),
+               f"PO-{rng.randrange(10**6):06d}", headers, body]
+
+
+def write_shops_csv(path: Path | str, count: int = 300, seed: int = 0, kb_dir: Path | str = DEFAULT_KB_DIR) -> Path:
+    path = Path(path)
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(SHOPS_HEADER)
+        writer.writerows(shops_rows(count, seed, kb_dir))
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("output")

@@ -19,6 +19,7 @@ from rules.normalize import parse_body, read_envelope
 
 from .. import limits
 from ..schemas import HEADER_NAME
+from .columns import recognise, region_value
 
 # canonical column -> where its value goes in the payload (used to name errors)
 COLUMNS = {
@@ -103,21 +104,22 @@ class CsvLayout:
     header: tuple[str, ...]
     delimiter: str
     index: dict[str, int]  # canonical name -> position
+    region_as_is: bool = True  # the region column is `region` itself (columns.region_value)
 
     @classmethod
-    def from_header(cls, header: list[str], delimiter: str = ","):
-        """ValueError when a column the payload needs is missing."""
-        index: dict[str, int] = {}
-        for position, name in enumerate(header):
-            key = column_key(name)
-            if key in COLUMNS and key not in index:
-                index[key] = position
+    def from_header(cls, header: list[str], delimiter: str = ",", overrides: dict[str, str] | None = None):
+        """ValueError when a column the payload needs is missing (columns.py: the names
+        each column goes by; `overrides` maps canonical names to header names)."""
+        overrides = overrides or {}
+        index = recognise([column_key(name) for name in header], overrides, column_key)
         missing = [c for c in REQUIRED if c not in index]
         if missing:
             raise ValueError(f"line 1: no column {', '.join(missing)} in the header "
-                             f"(found: {', '.join(h.strip() for h in header)[:300]})")
+                             f"(found: {', '.join(h.strip() for h in header)[:300]}); "
+                             f"--columns {missing[0]}=NAME names it")
         header = [name.lstrip("\ufeff") for name in header]
-        return cls(tuple(header), delimiter, index)
+        as_is = "region" not in index or column_key(header[index["region"]]) == "region" or "region" in overrides
+        return cls(tuple(header), delimiter, index, as_is)
 
     @property
     def width(self) -> int:
@@ -147,8 +149,9 @@ class CsvLayout:
         if get("platform"):
             key = column_key(cells["platform"])
             payload["platform"] = PLATFORM_ALIASES.get(key, key)
-        if get("region"):
-            payload["region"] = cells["region"]
+        region = get("region") and region_value(cells["region"], self.region_as_is)
+        if region:
+            payload["region"] = region
         if get("response_headers"):
             payload["headers"] = _headers(cells["response_headers"])
         if get("response_body"):

@@ -95,8 +95,9 @@ def _delimiter(header_line: str) -> str:
 class InputFile:
     """One input file, opened for streaming; `chunks()` yields lists of records."""
 
-    def __init__(self, path: Path | str, encoding: str | None = None, kind: str | None = None):
-        self.path, self._given = Path(path), (encoding, kind)
+    def __init__(self, path: Path | str, encoding: str | None = None, kind: str | None = None,
+                 columns: dict[str, str] | None = None):
+        self.path, self._given, self._columns = Path(path), (encoding, kind), columns
         try:
             self._raw = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         except OSError as exc:
@@ -171,7 +172,7 @@ class InputFile:
         except (csv.Error, StopIteration) as exc:
             raise InputError(f"line {skipped + 1}: the header cannot be read: {exc}") from exc
         try:
-            self.layout = CsvLayout.from_header(header, delimiter)
+            self.layout = CsvLayout.from_header(header, delimiter, self._columns)
         except ValueError as exc:
             raise InputError(str(exc)) from exc
         lines: list[str] = []

@@ -1,8 +1,10 @@
 """The summary of a batch run, as text for the terminal and as one self-contained HTML file.
 
-The HTML page has no script, no web font, no stylesheet or image from elsewhere: its
-style is inline and its bar chart is inline SVG, so it opens the same offline, attached
-to a ticket or in a mail. The only links out are the rules' documentation links.
+The HTML page loads nothing from elsewhere (no script, web font, stylesheet or image):
+its style, its bar chart (SVG) and the ops errors board (static/board.js and its data,
+board.py) are inline, so it opens the same offline, attached to a ticket or in a mail.
+The only links out are the rules' documentation links. Without JavaScript the static
+summary still reads.
 """
 
 import unicodedata
@@ -15,10 +17,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from rules.redact import redact_text
 
+from .board import embed
 from .summary import DIMENSIONS, NONE, Share, Summary
 
 LABELS_PATH = Path(__file__).with_name("labels.yaml")
 TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
 BAR = 24  # characters of the longest bar in the terminal
 TOP = 10
 
@@ -44,6 +48,24 @@ def category_label(category: str, lang: str) -> str:
 def owner_label(owner: str, lang: str) -> str:
     entry = _labels()["owners"].get(owner)
     return entry[_lang(lang)] if entry else owner
+
+
+def board_labels(lang: str) -> dict:
+    """The words board.js shows, and the labels of categories and owners, in one language."""
+    labels, lang = _labels(), _lang(lang)
+    return {"words": {key: texts[lang] for key, texts in labels["board"].items()}, "none": words(lang)["none"],
+            "categories": {key: texts[lang] for key, texts in labels["categories"].items()},
+            "owners": {key: texts[lang] for key, texts in labels["owners"].items()}}
+
+
+@cache
+def board_assets() -> tuple[str, str]:
+    """board.js and board.css, as the report inlines them."""
+    return (STATIC / "board.js").read_text(encoding="utf-8"), (STATIC / "board.css").read_text(encoding="utf-8")
+
+
+def board_data(board, lang: str) -> dict:
+    return {**board.data(_lang(lang)), "labels": board_labels(lang)}
 
 
 def _key_label(key: str, lang: str) -> str:
@@ -156,7 +178,7 @@ def render_html(run, lang: str = "en", top: int = TOP) -> str:
         for name in DIMENSIONS
     ]
     return _environment().get_template("summary.html.j2").render(
-        lang=_lang(lang), w=words(lang), run=run, s=s,
+        lang=_lang(lang), w=words(lang), b=board_labels(lang)["words"], run=run, s=s,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         chart=_bars(s.by_category(), lang),
         causes=[{"label": category_label(x.key, lang), "key": x.key, "count": x.count, "share": x.share}
@@ -173,6 +195,8 @@ def render_html(run, lang: str = "en", top: int = TOP) -> str:
         retried_causes=[{"label": category_label(x.key, lang), "key": x.key, "count": x.count, "share": x.share}
                         for x in retried_causes[:top]],
         rejects=[{"line": r.line, "reason": redact_text(r.reason)} for r in run.rejects[:50]],
+        board=embed(board_data(run.board, lang)) if run.board is not None else None,
+        board_js=board_assets()[0], board_css=board_assets()[1],
     )
 
 

@@ -33,9 +33,11 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from rules.engine import Engine
 from rules.loader import DEFAULT_KB_DIR
 
 from . import worker
+from .board import Board, columns_of
 from .kb import KbSnapshot, resolve
 from .readers import InputFile
 from .summary import Summary
@@ -76,6 +78,7 @@ class RunResult:
     rejects: list[Reject] = field(default_factory=list)  # the first MAX_REJECTS_KEPT
     memo_hits: int = 0
     memo_misses: int = 0
+    board: Board | None = None  # with board=True: the ops errors board's data (board.py)
 
     @property
     def rows(self) -> int:
@@ -153,8 +156,8 @@ def _dask(address: Any, snapshot: KbSnapshot, job: Job, chunks: Iterator[list]) 
             client.close()
 
 
-def _in_process(snapshot: KbSnapshot, job: Job, chunks: Iterator[list]) -> Iterator[ChunkResult]:
-    local = Worker(worker.engine_for(snapshot), job)
+def _in_process(engine: Engine, job: Job, chunks: Iterator[list]) -> Iterator[ChunkResult]:
+    local = Worker(engine, job)
     for chunk in chunks:
         yield local.process(chunk)
 
@@ -208,14 +211,19 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
                   kb_dir: str | Path | None = None, database_url: str | None = None,
                   chunk_size: int = CHUNK_SIZE, on_reject: Callable[[Reject], None] | None = None,
                   progress: Callable[[int, int, int], None] | None = None,
-                  stop: threading.Event | None = None, resume: bool = False) -> RunResult:
+                  stop: threading.Event | None = None, resume: bool = False,
+                  columns: dict[str, str] | None = None, board: bool = False,
+                  engine: Engine | None = None) -> RunResult:
     """Diagnose every record of `path`, write the enriched rows to `output` (None: nowhere,
     "-": stdout) and return the counts and the summary.
 
     The knowledge base is `kb`, else the store at `database_url` if it answers and holds a
     version, else kb_content (`kb_dir`). InputError when the file cannot be read at all;
     Interrupted when `stop` was set; ResumeError when `resume` finds nothing to resume.
-    With `resume` the summary counts the rows of this run only.
+    With `resume` the summary counts the rows of this run only. `columns` names CSV
+    columns the header does not (columns.py). `board` also collects the ops errors board
+    (run.board), for the HTML summary and the console. `engine` diagnoses in this process
+    with an engine already compiled (the service's own, for /console/board).
     """
     path = Path(path)
     to_file = output is not None and str(output) != "-"
@@ -226,26 +234,31 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
     out_format = output_format(output, out_format)
     if out_format not in OUT_FORMATS:
         raise ValueError(f"output format must be one of {', '.join(OUT_FORMATS)}")
-    snapshot = kb or resolve(database_url, kb_dir or DEFAULT_KB_DIR)
+    snapshot = None if engine is not None else kb or resolve(database_url, kb_dir or DEFAULT_KB_DIR)
     workers = max(1, workers or default_workers())
-    with InputFile(path, encoding, input_format) as source:
+    with InputFile(path, encoding, input_format, columns) as source:
         layout = source.layout
         taken = {n.strip().lower() for n in layout.header} if layout else set(PROJECTION)
-        job = Job(source.kind, out_format, lang, source.encoding, layout, _diag_names(taken), uuid.uuid4().hex)
+        job = Job(source.kind, out_format, lang, source.encoding, layout, _diag_names(taken), uuid.uuid4().hex,
+                  board)
         sizes: deque = deque()
         chunks = _measured(_skip(source.chunks(chunk_size), done) if done else source.chunks(chunk_size), sizes)
         first = next(chunks, None)
         second = next(chunks, None) if first is not None else None
         head = [c for c in (first, second) if c is not None]
         all_chunks = _chain(head, chunks)
-        if dask is not None:
+        if engine is None and dask is not None:
             results, used = _dask(dask, snapshot, job, all_chunks), 0
-        elif workers == 1 or second is None:
-            results, used = _in_process(snapshot, job, all_chunks), 1
+        elif engine is not None or workers == 1 or second is None:
+            results, used = _in_process(engine or worker.engine_for(snapshot), job, all_chunks), 1
         else:
             results, used = _pool(snapshot, job, all_chunks, workers), workers
         run = RunResult(str(path), None if output is None else str(output), source.kind, source.encoding,
-                        out_format, snapshot.version, snapshot.source, used)
+                        out_format, snapshot.version if snapshot else engine.version,
+                        snapshot.source if snapshot else "service", used)
+        if board:
+            run.board = Board()
+            run.board.columns, run.board.roles, run.board.plain = columns_of(layout, PROJECTION)
         stream, close = _open_output(output, resume_at)
         records = done
         try:
@@ -259,6 +272,8 @@ def diagnose_file(path: str | Path, output: str | Path | None = None, *, out_for
                 if close:
                     _mark_progress(stream, str(output), path, records)
                 run.summary.merge(result.summary)
+                if run.board is not None:
+                    run.board.merge(result.board)
                 run.diagnosed += result.diagnosed
                 run.rejected += len(result.rejects)
                 run.memo_hits += result.hits

@@ -23,7 +23,7 @@ import json
 import re
 import signal
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -38,6 +38,7 @@ from rules.normalize import parse_body, read_envelope
 from rules.redact import redact_text
 
 from ..schemas import DiagnoseRequestSchema
+from .board import BoardPart, columns_of
 from .kb import KbSnapshot
 from .payloads import CsvLayout
 from .payloads import number as csv_number
@@ -80,6 +81,9 @@ class Answer(NamedTuple):
     request_problem: str  # the first problem of the sent request against its schema (rules/reqcheck.py), or ""
     cause: tuple  # what the summary counts of it (Summary.add)
     suffix: str  # the columns added to a CSV row: ",category,owner,...,language\r\n"
+    status: Any = None  # the payload's status, and what the board shows of it (board.py)
+    shape_message: str | None = None  # the message masked (ids and numbers folded)
+    detail: dict | None = None  # explanation, repair_steps, evidence
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ class Job:
     layout: CsvLayout | None = None
     diag_names: tuple[str, ...] = DIAG_FIELDS
     run_id: str = ""
+    board: bool = False  # also fill a BoardPart per chunk (board.py)
 
 
 @dataclass
@@ -113,6 +118,7 @@ class ChunkResult:
     summary: Summary
     hits: int = 0
     misses: int = 0
+    board: BoardPart | None = None
 
 
 def mask(message: str) -> str:
@@ -321,9 +327,11 @@ class Diagnoser:
         csv.writer(out, lineterminator="\r\n").writerow(
             ("", first["category"], first["owner"], first["rule_id"] or "", first["title"], steps[0] if steps else "",
              first["doc_url"] or "", self.lang, problem))
+        detail = {"explanation": first["explanation"], "repair_steps": steps, "evidence": first["evidence"]}
         return Answer(first["category"], first["owner"], first["rule_id"], first["title"],
                       steps[0] if steps else "", first["doc_url"], result["platform"], result["region"],
-                      result["domain"], code, message, unmatched, problem, cause, out.getvalue())
+                      result["domain"], code, message, unmatched, problem, cause, out.getvalue(), payload["status"],
+                      mask(message) if message else None, detail)
 
 
 def request_problem(checked: dict | None) -> tuple[str, tuple | None]:
@@ -372,6 +380,8 @@ class Worker:
         self.diagnoser = Diagnoser(engine, job.lang)
         # CSV in and out with commas: each row is written as it was read, plus the answer
         self._verbatim = job.layout is not None and job.out_format == "csv" and job.layout.delimiter == ","
+        self._kept: Counter = Counter()  # rows kept whole per board shape, across chunks
+        self._plain = columns_of(job.layout, PROJECTION)[2] if job.board else frozenset()
 
     def _diag(self, answer: Answer) -> tuple:
         return (answer.category, answer.owner, answer.rule_id or "", answer.title, answer.first_step,
@@ -386,6 +396,7 @@ class Worker:
         if layout is not None:  # the records are CSV text: parse them all at once
             rows = csv.reader([r for _, r in records if type(r) is str], delimiter=layout.delimiter, strict=True)
         summary, rejects = Summary(), []
+        board = BoardPart(self._kept, self._plain) if job.board else None
         hits, misses = diagnoser.hits, diagnoser.misses
         for line, record in records:
             if type(record) is ReadError:
@@ -423,12 +434,17 @@ class Worker:
                     base = dict(zip(PROJECTION, self._projection(line, raw, answer), strict=True))
                 write(_dumps({**base, **dict(zip(job.diag_names, self._diag(answer), strict=True))}))
                 write("\n")
-            summary.add(answer.cause, str(context.get("shop_id") or NONE),
-                        endpoint_label(parts[0], parts[1]) if parts else endpoint_label("", "/"),
-                        _day(context.get("occurred_at")), _retries(context.get("retry_count")))
+            shop = str(context.get("shop_id") or NONE)
+            label = endpoint_label(parts[0], parts[1]) if parts else endpoint_label("", "/")
+            summary.add(answer.cause, shop, label, _day(context.get("occurred_at")),
+                        _retries(context.get("retry_count")))
+            if board is not None and board.add(line, answer, label, shop, context.get("occurred_at"),
+                                               context.get("retry_count")):
+                board.keep(cells if layout else [*self._projection(line, raw, answer), raw.get("headers"),
+                                                 raw.get("body"), raw.get("request")])
         summary.finish().rejected = len(rejects)
         return ChunkResult(out.getvalue().encode("utf-8", "replace"), summary.rows, rejects, summary,
-                           diagnoser.hits - hits, diagnoser.misses - misses)
+                           diagnoser.hits - hits, diagnoser.misses - misses, board and board.finish())
 
     def _check_row(self, cells: list[str], text: str) -> None:
         job = self.job

@@ -16,6 +16,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "nav_rules": "Rules",
         "nav_diagnose": "Try a payload",
         "nav_gaps": "Unmatched errors",
+        "nav_board": "Errors board",
+        "board_intro": "Upload an exported error log (CSV, JSONL or HAR, as opsdiag batch reads it): it is "
+                       "diagnosed here and shown as a board to filter, open and export. Nothing is kept on the "
+                       "server.",
+        "board_file": "Error log",
+        "board_columns": "Columns the header does not name (optional)",
+        "board_run": "Diagnose",
+        "board_busy": "Diagnosing…",
         "language": "Language",
         "key_label": "API key",
         "key_placeholder": "odk_…",
@@ -200,6 +208,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "nav_rules": "规则",
         "nav_diagnose": "试一个报错",
         "nav_gaps": "未匹配的错误",
+        "nav_board": "错误看板",
+        "board_intro": "上传导出的错误日志（CSV、JSONL 或 HAR，格式同 opsdiag batch）："
+                       "在此诊断并以看板显示，可筛选、查看和导出。服务器不保存任何内容。",
+        "board_file": "错误日志",
+        "board_columns": "表头未能识别的列（可选）",
+        "board_run": "诊断",
+        "board_busy": "正在诊断…",
         "language": "语言",
         "key_label": "API 密钥",
         "key_placeholder": "odk_…",
