@@ -124,6 +124,15 @@ def test_more_payload_headers_than_the_limit_is_422_naming_the_field(bounded):
     refused(post(client, {**OK, "headers": {"x-many": ["v"] * 6}}), 422, "headers")  # repeated values
 
 
+def test_a_payload_header_value_longer_than_the_default_limit_is_422_naming_the_field(client):
+    """8,192 characters per value (SECURITY.md, openapi.yaml's maxLength), with no variable:
+    a request far below the body limit that crosses it is refused."""
+    assert post(client, {**OK, "headers": {"x-long": "v" * 8192}}).status_code == 200
+    body = refused(post(client, {**OK, "headers": {"x-long": "v" * 8193}}), 422, "headers")
+    assert "longer than 8192 characters" in body["invalid-params"][0]["reason"]
+    refused(post(client, {**OK, "request": {"headers": {"x-long": ["v", "v" * 8193]}}}), 422, "request.headers")
+
+
 def test_batch_past_its_item_and_byte_limits_is_422_and_413(bounded):
     client = bounded(batch_items=3, batch_bytes=4000)
     item = {"status": 503, "endpoint": "https://api.lazada.sg/rest/orders/get"}

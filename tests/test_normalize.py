@@ -89,6 +89,14 @@ def test_clock_skew_from_sent_at_and_the_date_header():
     assert fact.derived["clock_skew_seconds"] == 600
 
 
+def test_clock_skew_counts_either_way():
+    """An ERP clock ahead of the platform's is as wrong as one behind: the skew is its size."""
+    fact = normalize({"status": 401, "endpoint": f"{TT}/order/202309/orders",
+                      "headers": {"Date": "Tue, 25 Nov 2025 10:00:00 GMT"},
+                      "context": {"sent_at": "2025-11-25T10:10:00Z"}})
+    assert fact.derived["clock_skew_seconds"] == 600
+
+
 @pytest.mark.parametrize("endpoint, given, env, mismatch", [
     (f"{TT}/order/202309/orders", "sandbox", "production", True),
     ("https://partner.test-stable.shopeemobile.com/api/v2/shop/get_shop_info", "production", "sandbox", True),

@@ -138,3 +138,46 @@ def test_a_status_of_200_is_no_evidence():
     ], {**PAYLOAD, "status": 200})
     assert ids == ["generic.t.words", "generic.t.any_200"]
     assert answer["diagnoses"][1]["scoring"]["counted"] == {}
+
+
+# Each tie-break in turn, with the keys after it pointing the other way, so that dropping,
+# reversing or reordering any one of them changes the order of the rule ids.
+TIES = {**PAYLOAD, "endpoint": "https://open-api.tiktokglobalshop.com/order/202309/orders"}
+
+
+def test_with_equal_scores_the_higher_priority_comes_first_whatever_its_platform_and_id():
+    ids, _ = ranked_ids([
+        rule("tiktok_shop.t.a_low", {"status": 429}, platforms=("tiktok_shop",), priority=40),
+        rule("generic.t.z_high", {"status": 429, "path": {"regex": "orders"}, "host": {"regex": "tiktok"}},
+             priority=41),
+    ], TIES)
+    assert ids == ["generic.t.z_high", "tiktok_shop.t.a_low"]
+
+
+def test_with_equal_scores_and_priorities_the_platform_rule_comes_before_a_generic_one():
+    """generic.t.a sorts first by id and has more conditions: only the platform key puts it second."""
+    ids, answer = ranked_ids([
+        rule("generic.t.a", {"status": 429, "path": {"regex": "orders"}, "host": {"regex": "tiktok"}}),
+        rule("tiktok_shop.t.z", {"status": 429}, platforms=("tiktok_shop",)),
+    ], TIES)
+    assert ids == ["tiktok_shop.t.z", "generic.t.a"]
+    assert [d["scoring"]["score"] for d in answer["diagnoses"]] == [4.0, 4.0]
+
+
+def test_a_rule_for_its_platform_and_generic_counts_as_generic_in_a_tie():
+    ids, _ = ranked_ids([
+        rule("tiktok_shop.t.a_both", {"status": 429, "path": {"regex": "orders"}, "host": {"regex": "tiktok"}},
+             platforms=("tiktok_shop", "generic")),
+        rule("tiktok_shop.t.z_own", {"status": 429}, platforms=("tiktok_shop",)),
+    ], TIES)
+    assert ids == ["tiktok_shop.t.z_own", "tiktok_shop.t.a_both"]
+
+
+def test_the_last_tie_goes_to_the_rule_id_not_to_the_number_of_conditions():
+    ids, answer = ranked_ids([
+        rule("generic.t.b_one", {"status": 429}),
+        rule("generic.t.a_two", {"status": 429, "method": {"not_regex": "^$"}}),
+        rule("generic.t.c_one", {"status": 429}),
+    ], TIES)
+    assert ids == ["generic.t.a_two", "generic.t.b_one", "generic.t.c_one"]
+    assert {d["scoring"]["score"] for d in answer["diagnoses"]} == {2.0}
