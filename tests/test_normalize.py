@@ -119,3 +119,52 @@ def test_environment_of_host_and_credentials(endpoint, given, env, mismatch):
 def test_anything_is_accepted_without_raising(payload):
     fact = normalize(payload)
     assert fact.platform == "generic"
+
+
+@pytest.mark.parametrize("payload, direction", [
+    ({"endpoint": f"{TT}/order/202309/orders"}, "outbound"),  # a platform's own host
+    ({"endpoint": f"{TT}/order/202309/orders", "platform": "tiktok_shop"}, "outbound"),
+    ({"endpoint": "https://erp.example.com/callbacks/tiktok"}, "inbound"),  # another host, a callback path
+    ({"endpoint": "/webhooks/shopee"}, "inbound"),
+    ({"endpoint": "https://erp.example.com/api/orders"}, None),
+    ({"endpoint": "/"}, None),
+    ({"endpoint": "https://erp.example.com/callbacks/tiktok", "context": {"direction": "outbound"}}, "outbound"),
+    ({"endpoint": f"{TT}/order/202309/orders", "context": {"direction": "inbound"}}, "inbound"),
+    ({"endpoint": "https://erp.example.com/api/orders", "context": {"direction": "sideways"}}, None),
+])
+def test_the_direction_of_the_call(payload, direction):
+    derived = normalize({"status": 400, **payload}).derived
+    assert derived.get("direction") == direction
+    assert ("direction" in derived) == (direction is not None)
+
+
+def test_a_platform_given_for_another_host_does_not_make_the_call_outbound():
+    """The host says whose API was called; a platform named by the caller does not."""
+    fact = normalize({"status": 400, "endpoint": "https://erp.example.com/api/orders", "platform": "shopee"})
+    assert fact.derived.get("direction") is None
+
+
+@pytest.mark.parametrize("sent_at, skew", [
+    ("2025-11-25T10:00:00Z", 600), ("2025-11-25T10:00:00", 600), ("2025-11-25T12:00:00+02:00", 600),
+    ("Tue, 25 Nov 2025 10:05:00 GMT", 300), (1764064800, 600), (1764064800000, 600), (1764064800.5, 600),
+    ("yesterday", None), ("", None), (True, None), (None, None), (10**20, None), ("01 Jan 99999999999999999999", None),
+])
+def test_clock_skew_reads_every_form_of_sent_at(sent_at, skew):
+    """ISO 8601 (Z, an offset or none: UTC), an HTTP date, epoch seconds or milliseconds."""
+    fact = normalize({"status": 401, "endpoint": "/x", "headers": {"Date": "Tue, 25 Nov 2025 10:10:00 GMT"},
+                      "context": {"sent_at": sent_at}})
+    assert fact.derived.get("clock_skew_seconds") == skew
+
+
+def test_no_skew_without_both_times():
+    assert "clock_skew_seconds" not in normalize({"status": 401, "endpoint": "/x",
+                                                  "context": {"sent_at": "2025-11-25T10:00:00Z"}}).derived
+    assert "clock_skew_seconds" not in normalize({"status": 401, "endpoint": "/x",
+                                                  "headers": {"Date": "Tue, 25 Nov 2025 10:10:00 GMT"}}).derived
+
+
+def test_header_names_are_lowercased_and_values_become_text():
+    fact = normalize({"status": 400, "endpoint": "/x", "headers": {
+        "X-Amzn-RequestId": "abc", "Retry-After": 3, "Via": ["a", "b"], "X-Flag": True}})
+    assert fact.headers == {"x-amzn-requestid": "abc", "retry-after": "3", "via": "a, b", "x-flag": "true"}
+    assert normalize({"status": 400, "endpoint": "/x", "headers": ["x"]}).headers == {}
