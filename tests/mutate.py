@@ -107,7 +107,12 @@ def run(target: Target, children: int) -> tuple[float, list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    chosen = [t for t in TARGETS if not argv or t.path in argv]
+    by_path = {t.path: t for t in TARGETS}
+    unknown = [path for path in argv if path not in by_path]
+    if unknown:
+        print(f"not a core module: {', '.join(unknown)}; one of {', '.join(by_path)}", file=sys.stderr)
+        return 2
+    chosen = [by_path[path] for path in argv] if argv else list(TARGETS)
     children = int(os.environ.get("MUTATE_CHILDREN", "2"))
     scores = {}
     for target in chosen:

@@ -71,6 +71,19 @@ def test_limits_come_from_the_environment_and_bad_values_are_refused_by_name(mon
             Limits.from_env()
 
 
+@pytest.mark.parametrize("name", [
+    "OPSDIAG_MAX_BODY_BYTES", "OPSDIAG_MAX_HEADER_FIELDS", "OPSDIAG_MAX_JSON_DEPTH", "OPSDIAG_MAX_STRING_CHARS",
+    "OPSDIAG_MAX_PAYLOAD_HEADERS", "OPSDIAG_MAX_BATCH_BYTES", "OPSDIAG_MAX_IMPORT_BYTES",
+    "OPSDIAG_MAX_IMPORT_UNPACKED_BYTES",
+])
+def test_each_variable_is_named_when_its_value_is_refused_and_1_is_the_least_it_takes(monkeypatch, name):
+    monkeypatch.setenv(name, "0")
+    with pytest.raises(ValueError, match=f"^{name} must be at least 1, not 0$"):
+        Limits.from_env()
+    monkeypatch.setenv(name, " 1 ")
+    assert 1 in vars(Limits.from_env()).values()
+
+
 def test_body_larger_than_the_limit_is_413(bounded):
     client = bounded(body_bytes=2000)
     small = {**OK, "body": {"message": "x" * 1500}}

@@ -181,3 +181,46 @@ def test_the_last_tie_goes_to_the_rule_id_not_to_the_number_of_conditions():
     ], TIES)
     assert ids == ["generic.t.a_two", "generic.t.b_one", "generic.t.c_one"]
     assert {d["scoring"]["score"] for d in answer["diagnoses"]} == {2.0}
+
+
+@pytest.mark.parametrize("when, weight", [
+    ({"path": "/orders/v0/orders"}, score.OPERATION_PATH), ({"host": "api.example.com"}, score.ONE_HOST),
+    ({"message": {"ne": "a", "not_in": ["b", "c"], "not_regex": "d"}}, 0.0),  # every excluding test at once
+    ({"status": [429, 500, 503]}, 1.6), ({"body": {"error.code": ["A", "B", "C", "D"]}}, 4.2),
+])
+def test_the_weight_of_a_whole_path_or_host_and_of_longer_lists(when, weight):
+    [built] = build_rules([rule("generic.t.w", when)])
+    assert score.rule_weight(built)[0] == weight
+
+
+def test_a_2xx_answer_zeroes_only_the_status_test():
+    ids, answer = ranked_ids([rule("generic.t.words", {"status": [200, 400], "message": {"regex": "blocked"},
+                                                      "method": "POST"})], {**PAYLOAD, "status": 200, "method": "POST"})
+    assert answer["diagnoses"][0]["scoring"]["score"] == 6.5
+    _, at_300 = ranked_ids([rule("generic.t.redirect", {"status": [300, 400]})], {**PAYLOAD, "status": 300})
+    assert at_300["diagnoses"][0]["scoring"]["score"] == 1.8, "a 3xx is not a 2xx: its status counts"
+
+
+def test_a_rule_the_scorer_was_not_built_with_is_weighed_on_the_spot():
+    [built] = build_rules([rule("generic.t.new", {"code": "E1"})])
+    assert score.Scorer([]).score(built, normalize(PAYLOAD)).score == 8.0
+
+
+@pytest.mark.parametrize("top, rival, expected", [
+    (8.0, 2.0, 8.0),  # far below: no effect
+    (8.0, 6.0, 6.0),  # within MARGIN: the top loses what the rival comes closer than that
+    (2.0, 0.0, 2.0),  # a rival with no evidence lowers nothing
+    (2.0, 0.5, -0.5),
+])
+def test_strength_is_lowered_by_as_much_as_a_rival_comes_within_the_margin(top, rival, expected):
+    [a, b] = build_rules([rule("generic.t.a", {"code": "E1"}),
+                          rule("generic.t.b", {"code": "E2"}, "auth.token_invalid")])
+    ranked = [score.Scored(a, top, (), ()), score.Scored(b, rival, (), ())]
+    assert score.strength(ranked) == expected
+
+
+def test_a_score_on_a_band_boundary_gets_that_band_and_unmatched_its_own_figure():
+    assert score.confidence(5.0, ((10.0, 0.9), (5.0, 0.7))) == 0.7
+    import yaml
+    calibrated = yaml.safe_load(score.CALIBRATION_PATH.read_text(encoding="utf-8"))
+    assert score.unmatched_confidence() == float(calibrated["unmatched"])
