@@ -168,3 +168,53 @@ def test_header_names_are_lowercased_and_values_become_text():
         "X-Amzn-RequestId": "abc", "Retry-After": 3, "Via": ["a", "b"], "X-Flag": True}})
     assert fact.headers == {"x-amzn-requestid": "abc", "retry-after": "3", "via": "a, b", "x-flag": "true"}
     assert normalize({"status": 400, "endpoint": "/x", "headers": ["x"]}).headers == {}
+
+
+def test_every_field_of_the_fact():
+    fact = normalize({
+        "status": 429, "method": "post", "endpoint": "https://Open-API.TikTokGlobalShop.com/order/202309/orders?a=1&b=x",
+        "platform": "tiktok_shop", "region": "us",
+        "headers": {"X-Request-Id": "rid-1"}, "body": {"code": 7, "message": "m"},
+        "request": {"headers": {"Content-Type": "application/json"}, "body": '{"order_id": "1"}'},
+        "context": {"shop_id": "s"},
+    })
+    assert (fact.status, fact.method, fact.host, fact.path) == (429, "POST", "open-api.tiktokglobalshop.com",
+                                                                "/order/202309/orders")
+    assert fact.query == {"a": "1", "b": "x"} and fact.region == "US" and fact.request_id == "rid-1"
+    assert fact.endpoint.endswith("/orders?a=1&b=x") and fact.body == {"code": 7, "message": "m"}
+    assert fact.request_headers == {"content-type": "application/json"}
+    assert fact.request_body == {"order_id": "1"} and fact.context == {"shop_id": "s"}
+
+
+@pytest.mark.parametrize("payload, host, path", [
+    ({"endpoint": "/orders/1"}, "", "/orders/1"), ({"endpoint": "orders/1"}, "", "/orders/1"),
+    ({"endpoint": "https://api.example.com"}, "api.example.com", "/"), ({}, "", "/"),
+])
+def test_an_endpoint_without_a_host_or_a_path(payload, host, path):
+    fact = normalize({"status": 400, **payload})
+    assert (fact.host, fact.path, fact.status) == (host, path, 400)
+
+
+@pytest.mark.parametrize("status", [True, "400", None, 4.5])
+def test_a_status_that_is_not_a_whole_number_is_0(status):
+    assert normalize({"status": status, "endpoint": "/x"}).status == 0
+
+
+@pytest.mark.parametrize("body, code, message", [
+    ({"errors": [{"error_code": "E7", "message": "a"}]}, "E7", "a"),
+    ({"code": 3, "errors": "[API] Invalid API key"}, "3", "[API] Invalid API key"),
+    ({"error": {"type": "OAuthException", "description": "d"}}, "OAuthException", "d"),
+    ({"error": {"code": "X", "info": "i"}}, "X", "i"),
+])
+def test_more_envelopes(body, code, message):
+    fact = normalize({"status": 400, "endpoint": "/x", "body": body})
+    assert (fact.code, fact.message) == (code, message)
+
+
+def test_a_long_message_is_cut_at_its_limit():
+    from rules.normalize import MAX_MESSAGE
+
+    fact = normalize({"status": 400, "endpoint": "/x", "body": {"message": "m" * (MAX_MESSAGE + 5)}})
+    assert fact.message == "m" * MAX_MESSAGE
+    exact = normalize({"status": 400, "endpoint": "/x", "body": {"message": "m" * MAX_MESSAGE}})
+    assert exact.message == "m" * MAX_MESSAGE
