@@ -218,3 +218,32 @@ def test_a_long_message_is_cut_at_its_limit():
     assert fact.message == "m" * MAX_MESSAGE
     exact = normalize({"status": 400, "endpoint": "/x", "body": {"message": "m" * MAX_MESSAGE}})
     assert exact.message == "m" * MAX_MESSAGE
+
+
+@pytest.mark.parametrize("body, code, message, error_type, request_id", [
+    ({"error_code": "E1", "msg": "a", "requestId": "r1"}, "E1", "a", None, "r1"),
+    ({"errcode": 40001, "errmsg": "invalid credential", "RequestID": "r2"}, "40001", "invalid credential", None, "r2"),
+    ({"code": "X", "error_message": "b"}, "X", "b", None, None),
+    ({"title": "Not Found", "status": 404}, None, "Not Found", None, None),
+    ({"Code": "Y", "Message": "capitalised"}, "Y", "capitalised", None, None),
+    ({"error": {"code": "Z", "message": "m", "type": "OAuthException"}}, "Z", "m", "OAuthException", None),
+    ({"error": "Invalid API key: wrong", "code": 5}, "5", "Invalid API key: wrong", None, None),
+    ({"errors": [{"code": "A", "detail": "d1"}, {"code": "B", "description": "d2"}]}, "A", "d1 | d2", None, None),
+    ({"errors": [{"message": "m", "extensions": {"code": "GQL"}}]}, "GQL", "m", None, None),
+    ({"code": 0, "data": {"errors": [{"code": 12019015, "message": "inner"}]}, "request_id": "r3"},
+     "12019015", "inner", None, "r3"),
+    ({"result_code": "E2", "result_message": "media"}, "E2", "media", None, None),
+    ([1, 2], None, None, None, None),
+])
+def test_envelope_keys_of_every_spelling(body, code, message, error_type, request_id):
+    fact = normalize({"status": 400, "endpoint": "/x", "body": body})
+    assert (fact.code, fact.message, fact.error_type, fact.request_id) == (code, message, error_type, request_id)
+
+
+@pytest.mark.parametrize("body, fmt", [
+    (None, "empty"), ("", "empty"), ({}, "empty"), ([], "empty"), ({"a": 1}, "json"), ([1], "json"),
+    ('{"a": 1}', "json"), (" [1]", "json"), (b'{"a": 1}', "json"), ("plain words", "text"),
+    ("<html><p>x</p></html>", "html"), ("<!DOCTYPE html><p>x</p>", "html"), ("<BODY>x</BODY>", "html"), (5, "json"),
+])
+def test_the_format_of_the_body(body, fmt):
+    assert normalize({"status": 400, "endpoint": "/x", "body": body}).body_format == fmt
