@@ -181,3 +181,48 @@ def test_what_is_not_a_har_file_is_refused(tmp_path, text, message):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=message):
         InputFile(path)
+
+
+# -- what the mutation run found untested ------------------------------------------------------
+
+
+def test_records_come_in_chunks_of_the_size_asked(tmp_path):
+    path = tmp_path / "errors.csv"
+    path.write_text(HEADER + "\n" + "/a,400,x\n" * 5, encoding="utf-8")
+    with InputFile(path) as f:
+        assert [len(chunk) for chunk in f.chunks(2)] == [2, 2, 1]
+        assert (f.encoding, f.har_entries) == ("utf-8", 0)
+
+
+def test_after_a_refused_line_the_next_records_keep_their_numbers(tmp_path):
+    text = f'{HEADER}\n/a,400,ok\n/b,400,"x"y\n/c,401,ok  \n/d,402,ABX\r\n'
+    found = records(tmp_path, text)
+    assert found[0] == (2, "/a,400,ok") and found[1][0] == 3 and isinstance(found[1][1], ReadError)
+    assert found[2:] == [(4, "/c,401,ok  "), (5, "/d,402,ABX")], "only the line end is taken off"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "^the file is empty: no header line$"),
+    ('{"log": {}}', "^not a HAR file: no log.entries$"),
+])
+def test_refusals_word_for_word(tmp_path, text, message):
+    with pytest.raises(InputError, match=message):
+        records(tmp_path, text, "x.har" if "log" in text else "x.csv")
+
+
+def test_a_file_without_a_suffix_is_told_apart_after_its_bom_in_any_encoding(tmp_path):
+    har = '{"log": {"entries": []}}'
+    for data, encoding, kind in ((("\ufeff" + har).encode(), "utf-8-sig", "har"),
+                                 ('{"status": 400}\n'.encode("utf-16"), "utf-16", "jsonl")):
+        path = tmp_path / "export"
+        path.write_bytes(data)
+        with InputFile(path) as f:
+            assert (f.encoding, f.kind) == (encoding, kind)
+            assert f.layout is None
+
+
+def test_a_bom_the_decoder_keeps_is_taken_off_the_first_jsonl_line(tmp_path):
+    path = tmp_path / "errors.jsonl"
+    path.write_bytes('\ufeff{"status": 400}\n{"status": 401}\n'.encode("gb18030"))
+    with InputFile(path, encoding="gb18030") as f:
+        assert [r for c in f.chunks(5) for r in c] == [(1, '{"status": 400}\n'), (2, '{"status": 401}\n')]
