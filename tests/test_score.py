@@ -224,3 +224,9 @@ def test_a_score_on_a_band_boundary_gets_that_band_and_unmatched_its_own_figure(
     import yaml
     calibrated = yaml.safe_load(score.CALIBRATION_PATH.read_text(encoding="utf-8"))
     assert score.unmatched_confidence() == float(calibrated["unmatched"])
+
+
+def test_every_field_a_rule_may_test_has_a_weight_of_its_own():
+    from rules.schema import MAP_FIELDS, SCALAR_FIELDS
+
+    assert set(SCALAR_FIELDS + MAP_FIELDS) <= set(score.WEIGHTS)
