@@ -226,3 +226,12 @@ def test_a_bom_the_decoder_keeps_is_taken_off_the_first_jsonl_line(tmp_path):
     path.write_bytes('\ufeff{"status": 400}\n{"status": 401}\n'.encode("gb18030"))
     with InputFile(path, encoding="gb18030") as f:
         assert [r for c in f.chunks(5) for r in c] == [(1, '{"status": 400}\n'), (2, '{"status": 401}\n')]
+
+
+def test_line_breaks_inside_a_quoted_cell_are_kept_as_written(tmp_path):
+    assert records(tmp_path, f'{HEADER}\r\n/a,400,"two\r\nlines"\r\n') == [(2, '/a,400,"two\r\nlines"')]
+
+
+def test_an_unknown_format_is_refused_with_the_known_ones():
+    with pytest.raises(InputError, match=r"^unknown input format 'xml'; use one of csv, jsonl, har$"):
+        InputFile(Path(__file__), kind="xml")
