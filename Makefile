@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export DATABASE_URL ?= sqlite:///opsdiag.db
 
-.PHONY: install run test lint bench kb-lint browser nginx clean eval
+.PHONY: install run test lint bench kb-lint browser nginx tools clean eval mutate
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,7 +24,7 @@ lint: install
 kb-lint: install
 	$(VENV)/bin/opsdiag kb lint
 
-test: install lint browser nginx
+test: install lint browser nginx tools
 	$(VENV)/bin/pytest -q
 
 # Debian's chromium for the browser tests (/docs, /console; playwright drives it, no browser
@@ -45,6 +45,15 @@ nginx:
 	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }; } && \
 	    { service nginx stop >/dev/null 2>&1 || true; }; \
 	  else echo "make nginx: nginx is missing (apt-get install nginx as root); the slow-client test will skip"; fi; }
+
+# Debian's curl and JDK for the README's curl and Java examples (tests/test_readme_examples.py),
+# installed as `browser` installs chromium; under CI their absence fails those tests.
+tools:
+	@{ command -v curl >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    { apt-get install -y -qq curl default-jdk-headless >/dev/null 2>&1 || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl default-jdk-headless >/dev/null; }; }; \
+	  else echo "make tools: curl or a JDK is missing (apt-get install curl default-jdk-headless as root); the README example tests will skip"; fi; }
 
 # Benchmarks (README "Performance"): about ten minutes, writes bench/RESULTS.md.
 # Not part of `make test`; chromium (`make browser`) is for the errors board's figures. They run in their own virtualenv on BENCH_PYTHON: by default
@@ -70,7 +79,19 @@ bench: $(BENCH_STAMP) browser
 	$(BENCH_VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) opsdiag.db .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) opsdiag.db .pytest_cache .ruff_cache build/mutate
+
+# Mutation testing of the core modules, each against its own fast unit tests (tests/mutate.py):
+# prints the score per module and the mutants that survived; fails below 85% on any.
+# Not part of `make test`. The equivalent survivors and why mutmut: tests/MUTATION.md.
+MUTATE_STAMP := $(VENV)/.mutate-stamp
+
+$(MUTATE_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,mutate]'
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	$(PY) -m tests.mutate $(MODULES)
 
 # Accuracy on the real-error corpus (eval/): writes eval/RESULTS.md; `make test` holds the
 # held-back figures to it (tests/test_eval.py).

@@ -1,6 +1,7 @@
 import contextlib
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -80,6 +81,17 @@ def client(app):
     violations.clear()
     yield app.test_client()
     assert violations == [], "responses that break openapi.yaml"
+
+
+def tool(name: str, target: str) -> str:
+    """The path of a program a test runs, which `make <target>` installs: under CI its absence
+    fails the test (nothing may skip there), elsewhere the test skips and says how to get it."""
+    found = shutil.which(name)
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is missing: `make {target}` installs it (make test does)", pytrace=False)
+    pytest.skip(f"{name} is not installed (`make {target}` installs it as root)")
 
 
 def pg_url() -> str | None:

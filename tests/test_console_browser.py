@@ -1,14 +1,12 @@
 """/console in a real browser: Debian's chromium, driven by playwright, against a live server.
 
 `make test` installs chromium first (`make browser`); under CI (CI set) this test must
-run, elsewhere it skips when chromium is missing. Playwright drives the system browser
-(executable_path): nothing is downloaded.
+run, elsewhere it skips when chromium is missing (tests/conftest.py `tool`). Playwright
+drives the system browser (executable_path): nothing is downloaded.
 """
 
 import json
-import os
 import re
-import shutil
 
 import pytest
 
@@ -17,22 +15,13 @@ from rules.runtime import KnowledgeBase
 from rules.store import Store
 from service.admin.keys import create_key
 from service.app import create_app
-from tests.conftest import KB_DIR, contract_checked
+from tests.conftest import KB_DIR, contract_checked, tool
 from tests.live_server import serving
 from tests.test_console import EN_TITLE, MATCHING, RULE, UNMATCHED, ZH_TITLE, seed_gap
 
 EN_DIAGNOSIS = "Order 21008111: the order or package does not belong to this shop"
 ZH_DIAGNOSIS = "订单 21008111：该订单或包裹不属于当前店铺"
 STEP_MS = 15_000  # one step's patience; the whole test takes a few seconds
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("CI must run the browser test: `make browser` installs Debian's chromium", pytrace=False)
-    pytest.skip("chromium is not installed (`make browser` installs it as root)")
 
 
 @pytest.fixture
@@ -44,11 +33,9 @@ def live(tmp_path):
     kb = KnowledgeBase(store, KB_DIR)
     app = contract_checked(create_app({"TESTING": True}, kb=kb))
     key = create_key(store, "editor", "browser test")[1]
-    gaps_route = any(r.rule == "/admin/v1/gaps" for r in app.url_map.iter_rules())
-    if gaps_route:
-        seed_gap(store)
+    seed_gap(store)
     with serving(app) as base:
-        yield base, key, gaps_route
+        yield base, key
     assert app.extensions["contract_violations"] == [], "responses that break openapi.yaml"
     kb.engine.close()
     store.dispose()
@@ -56,7 +43,7 @@ def live(tmp_path):
 
 @pytest.fixture
 def browser():
-    executable = chromium_path()
+    executable = tool("chromium", "browser")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -70,7 +57,7 @@ def browser():
 def test_support_staff_browse_filter_try_a_payload_switch_language_and_see_gaps(live, browser):
     from playwright.sync_api import expect
 
-    base, key, gaps_route = live
+    base, key = live
     context = browser.new_context(locale="en-US")
     context.set_default_timeout(STEP_MS)
     expect.set_options(timeout=STEP_MS)
@@ -141,23 +128,19 @@ def test_support_staff_browse_filter_try_a_payload_switch_language_and_see_gaps(
     expect(page.locator("#rule-title")).to_have_text(ZH_TITLE)
     expect(page.locator("body")).to_have_attribute("data-key", "present")
 
-    # 7. the unmatched shapes (or "no data yet" where GET /admin/v1/gaps is not there), and
-    #    an example of one diagnosed from there
+    # 7. the unmatched shapes, and an example of one diagnosed from there
     page.click('[data-nav="gaps"]')
     expect(page.locator("h1")).to_have_text("最常见的未匹配错误")
     expect(page.locator("[data-error]")).to_have_count(0)
-    if not gaps_route:
-        expect(page.locator("#gaps-empty")).to_be_visible()
-    else:
-        gap = page.locator("#gaps tr.gap").first
-        expect(gap).to_contain_text("The teapot refused order <NUM>")
-        expect(gap.locator("td.num")).to_have_text("3")
-        detail = page.locator("#gaps tr.gap-detail").first
-        detail.locator("details.example summary").click()
-        detail.locator("form.example button").click()
-        expect(page.locator("body")).to_have_attribute("data-page", "diagnose")
-        expect(page.locator("#result")).to_have_attribute("data-matched", "false")
-        expect(page.locator("#verdict")).to_have_text("没有规则命中。")
+    gap = page.locator("#gaps tr.gap").first
+    expect(gap).to_contain_text("The teapot refused order <NUM>")
+    expect(gap.locator("td.num")).to_have_text("3")
+    detail = page.locator("#gaps tr.gap-detail").first
+    detail.locator("details.example summary").click()
+    detail.locator("form.example button").click()
+    expect(page.locator("body")).to_have_attribute("data-page", "diagnose")
+    expect(page.locator("#result")).to_have_attribute("data-matched", "false")
+    expect(page.locator("#verdict")).to_have_text("没有规则命中。")
 
     # the key travelled only in the Authorization header of the page fetches
     assert context.cookies() == []

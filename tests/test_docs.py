@@ -1,12 +1,10 @@
 """/docs: Swagger UI over /openapi.yaml, every asset from this origin, under a strict CSP."""
 
 import os
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
-import pytest
-
+from tests.conftest import tool
 from tests.live_server import serving
 
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
@@ -79,12 +77,12 @@ def test_unknown_assets_are_problems(client):
         assert response.status_code == 404 and response.mimetype == "application/problem+json"
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="headless chromium not installed")
 def test_swagger_ui_renders_in_a_browser_without_csp_violations(app):
     """A real browser loads /docs under its CSP and draws the operations of the contract."""
+    chromium = tool("chromium", "browser")
     with serving(app) as base:
         run = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
              "--virtual-time-budget=8000", "--dump-dom", f"{base}/docs"],
             capture_output=True, text=True, timeout=120)
     console = [line for line in run.stderr.splitlines() if "CONSOLE" in line]

@@ -10,6 +10,8 @@ Derandomized (as test_contract.py) so that a failure reproduces; about 40 s in a
 
 import json
 import string
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
@@ -185,6 +187,17 @@ def test_normalize_accepts_any_payload(payload):
     assert all(isinstance(k, str) and k == k.lower() and isinstance(v, str) for k, v in fact.headers.items())
     skew = fact.derived.get("clock_skew_seconds")
     assert skew is None or (isinstance(skew, int) and skew >= 0)
+
+
+@FUZZ
+@given(sent=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+       gap=st.integers(-10**7, 10**7))
+def test_clock_skew_is_the_size_of_the_gap_whichever_clock_is_ahead(sent, gap):
+    sent = sent.replace(microsecond=0)
+    answered = format_datetime(sent + timedelta(seconds=gap), usegmt=True)
+    fact = normalize({"status": 401, "endpoint": "/x", "headers": {"Date": answered},
+                      "context": {"sent_at": sent.isoformat()}})
+    assert fact.derived["clock_skew_seconds"] == abs(gap)
 
 
 @FUZZ

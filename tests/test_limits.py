@@ -71,6 +71,19 @@ def test_limits_come_from_the_environment_and_bad_values_are_refused_by_name(mon
             Limits.from_env()
 
 
+@pytest.mark.parametrize("name", [
+    "OPSDIAG_MAX_BODY_BYTES", "OPSDIAG_MAX_HEADER_FIELDS", "OPSDIAG_MAX_JSON_DEPTH", "OPSDIAG_MAX_STRING_CHARS",
+    "OPSDIAG_MAX_PAYLOAD_HEADERS", "OPSDIAG_MAX_BATCH_BYTES", "OPSDIAG_MAX_IMPORT_BYTES",
+    "OPSDIAG_MAX_IMPORT_UNPACKED_BYTES",
+])
+def test_each_variable_is_named_when_its_value_is_refused_and_1_is_the_least_it_takes(monkeypatch, name):
+    monkeypatch.setenv(name, "0")
+    with pytest.raises(ValueError, match=f"^{name} must be at least 1, not 0$"):
+        Limits.from_env()
+    monkeypatch.setenv(name, " 1 ")
+    assert 1 in vars(Limits.from_env()).values()
+
+
 def test_body_larger_than_the_limit_is_413(bounded):
     client = bounded(body_bytes=2000)
     small = {**OK, "body": {"message": "x" * 1500}}
@@ -122,6 +135,15 @@ def test_more_payload_headers_than_the_limit_is_422_naming_the_field(bounded):
     refused(post(client, {**OK, "headers": {f"x-h{i}": "1" for i in range(6)}}), 422, "headers")
     refused(post(client, {**OK, "request": {"headers": {f"x-h{i}": "1" for i in range(6)}}}), 422, "request.headers")
     refused(post(client, {**OK, "headers": {"x-many": ["v"] * 6}}), 422, "headers")  # repeated values
+
+
+def test_a_payload_header_value_longer_than_the_default_limit_is_422_naming_the_field(client):
+    """8,192 characters per value (SECURITY.md, openapi.yaml's maxLength), with no variable:
+    a request far below the body limit that crosses it is refused."""
+    assert post(client, {**OK, "headers": {"x-long": "v" * 8192}}).status_code == 200
+    body = refused(post(client, {**OK, "headers": {"x-long": "v" * 8193}}), 422, "headers")
+    assert "longer than 8192 characters" in body["invalid-params"][0]["reason"]
+    refused(post(client, {**OK, "request": {"headers": {"x-long": ["v", "v" * 8193]}}}), 422, "request.headers")
 
 
 def test_batch_past_its_item_and_byte_limits_is_422_and_413(bounded):

@@ -89,6 +89,14 @@ def test_clock_skew_from_sent_at_and_the_date_header():
     assert fact.derived["clock_skew_seconds"] == 600
 
 
+def test_clock_skew_counts_either_way():
+    """An ERP clock ahead of the platform's is as wrong as one behind: the skew is its size."""
+    fact = normalize({"status": 401, "endpoint": f"{TT}/order/202309/orders",
+                      "headers": {"Date": "Tue, 25 Nov 2025 10:00:00 GMT"},
+                      "context": {"sent_at": "2025-11-25T10:10:00Z"}})
+    assert fact.derived["clock_skew_seconds"] == 600
+
+
 @pytest.mark.parametrize("endpoint, given, env, mismatch", [
     (f"{TT}/order/202309/orders", "sandbox", "production", True),
     ("https://partner.test-stable.shopeemobile.com/api/v2/shop/get_shop_info", "production", "sandbox", True),
@@ -131,3 +139,131 @@ def test_wordpress_per_parameter_reasons_are_read_with_the_message():
         "code": "rest_invalid_param", "message": "Invalid parameter(s): regular_price",
         "data": {"status": 400, "params": {"regular_price": "regular_price is not of type string."}}}})
     assert fact.message == "Invalid parameter(s): regular_price | regular_price is not of type string."
+
+
+@pytest.mark.parametrize("payload, direction", [
+    ({"endpoint": f"{TT}/order/202309/orders"}, "outbound"),  # a platform's own host
+    ({"endpoint": f"{TT}/order/202309/orders", "platform": "tiktok_shop"}, "outbound"),
+    ({"endpoint": "https://erp.example.com/callbacks/tiktok"}, "inbound"),  # another host, a callback path
+    ({"endpoint": "/webhooks/shopee"}, "inbound"),
+    ({"endpoint": "https://erp.example.com/api/orders"}, None),
+    ({"endpoint": "/"}, None),
+    ({"endpoint": "https://erp.example.com/callbacks/tiktok", "context": {"direction": "outbound"}}, "outbound"),
+    ({"endpoint": f"{TT}/order/202309/orders", "context": {"direction": "inbound"}}, "inbound"),
+    ({"endpoint": "https://erp.example.com/api/orders", "context": {"direction": "sideways"}}, None),
+])
+def test_the_direction_of_the_call(payload, direction):
+    derived = normalize({"status": 400, **payload}).derived
+    assert derived.get("direction") == direction
+    assert ("direction" in derived) == (direction is not None)
+
+
+def test_a_platform_given_for_another_host_does_not_make_the_call_outbound():
+    """The host says whose API was called; a platform named by the caller does not."""
+    fact = normalize({"status": 400, "endpoint": "https://erp.example.com/api/orders", "platform": "shopee"})
+    assert fact.derived.get("direction") is None
+
+
+@pytest.mark.parametrize("sent_at, skew", [
+    ("2025-11-25T10:00:00Z", 600), ("2025-11-25T10:00:00", 600), ("2025-11-25T12:00:00+02:00", 600),
+    ("Tue, 25 Nov 2025 10:05:00 GMT", 300), (1764064800, 600), (1764064800000, 600), (1764064800.5, 600),
+    ("yesterday", None), ("", None), (True, None), (None, None), (10**20, None), ("01 Jan 99999999999999999999", None),
+])
+def test_clock_skew_reads_every_form_of_sent_at(sent_at, skew):
+    """ISO 8601 (Z, an offset or none: UTC), an HTTP date, epoch seconds or milliseconds."""
+    fact = normalize({"status": 401, "endpoint": "/x", "headers": {"Date": "Tue, 25 Nov 2025 10:10:00 GMT"},
+                      "context": {"sent_at": sent_at}})
+    assert fact.derived.get("clock_skew_seconds") == skew
+
+
+def test_no_skew_without_both_times():
+    assert "clock_skew_seconds" not in normalize({"status": 401, "endpoint": "/x",
+                                                  "context": {"sent_at": "2025-11-25T10:00:00Z"}}).derived
+    assert "clock_skew_seconds" not in normalize({"status": 401, "endpoint": "/x",
+                                                  "headers": {"Date": "Tue, 25 Nov 2025 10:10:00 GMT"}}).derived
+
+
+def test_header_names_are_lowercased_and_values_become_text():
+    fact = normalize({"status": 400, "endpoint": "/x", "headers": {
+        "X-Amzn-RequestId": "abc", "Retry-After": 3, "Via": ["a", "b"], "X-Flag": True}})
+    assert fact.headers == {"x-amzn-requestid": "abc", "retry-after": "3", "via": "a, b", "x-flag": "true"}
+    assert normalize({"status": 400, "endpoint": "/x", "headers": ["x"]}).headers == {}
+
+
+def test_every_field_of_the_fact():
+    fact = normalize({
+        "status": 429, "method": "post", "endpoint": "https://Open-API.TikTokGlobalShop.com/order/202309/orders?a=1&b=x",
+        "platform": "tiktok_shop", "region": "us",
+        "headers": {"X-Request-Id": "rid-1"}, "body": {"code": 7, "message": "m"},
+        "request": {"headers": {"Content-Type": "application/json"}, "body": '{"order_id": "1"}'},
+        "context": {"shop_id": "s"},
+    })
+    assert (fact.status, fact.method, fact.host, fact.path) == (429, "POST", "open-api.tiktokglobalshop.com",
+                                                                "/order/202309/orders")
+    assert fact.query == {"a": "1", "b": "x"} and fact.region == "US" and fact.request_id == "rid-1"
+    assert fact.endpoint.endswith("/orders?a=1&b=x") and fact.body == {"code": 7, "message": "m"}
+    assert fact.request_headers == {"content-type": "application/json"}
+    assert fact.request_body == {"order_id": "1"} and fact.context == {"shop_id": "s"}
+
+
+@pytest.mark.parametrize("payload, host, path", [
+    ({"endpoint": "/orders/1"}, "", "/orders/1"), ({"endpoint": "orders/1"}, "", "/orders/1"),
+    ({"endpoint": "https://api.example.com"}, "api.example.com", "/"), ({}, "", "/"),
+])
+def test_an_endpoint_without_a_host_or_a_path(payload, host, path):
+    fact = normalize({"status": 400, **payload})
+    assert (fact.host, fact.path, fact.status) == (host, path, 400)
+
+
+@pytest.mark.parametrize("status", [True, "400", None, 4.5])
+def test_a_status_that_is_not_a_whole_number_is_0(status):
+    assert normalize({"status": status, "endpoint": "/x"}).status == 0
+
+
+@pytest.mark.parametrize("body, code, message", [
+    ({"errors": [{"error_code": "E7", "message": "a"}]}, "E7", "a"),
+    ({"code": 3, "errors": "[API] Invalid API key"}, "3", "[API] Invalid API key"),
+    ({"error": {"type": "OAuthException", "description": "d"}}, "OAuthException", "d"),
+    ({"error": {"code": "X", "info": "i"}}, "X", "i"),
+])
+def test_more_envelopes(body, code, message):
+    fact = normalize({"status": 400, "endpoint": "/x", "body": body})
+    assert (fact.code, fact.message) == (code, message)
+
+
+def test_a_long_message_is_cut_at_its_limit():
+    from rules.normalize import MAX_MESSAGE
+
+    fact = normalize({"status": 400, "endpoint": "/x", "body": {"message": "m" * (MAX_MESSAGE + 5)}})
+    assert fact.message == "m" * MAX_MESSAGE
+    exact = normalize({"status": 400, "endpoint": "/x", "body": {"message": "m" * MAX_MESSAGE}})
+    assert exact.message == "m" * MAX_MESSAGE
+
+
+@pytest.mark.parametrize("body, code, message, error_type, request_id", [
+    ({"error_code": "E1", "msg": "a", "requestId": "r1"}, "E1", "a", None, "r1"),
+    ({"errcode": 40001, "errmsg": "invalid credential", "RequestID": "r2"}, "40001", "invalid credential", None, "r2"),
+    ({"code": "X", "error_message": "b"}, "X", "b", None, None),
+    ({"title": "Not Found", "status": 404}, None, "Not Found", None, None),
+    ({"Code": "Y", "Message": "capitalised"}, "Y", "capitalised", None, None),
+    ({"error": {"code": "Z", "message": "m", "type": "OAuthException"}}, "Z", "m", "OAuthException", None),
+    ({"error": "Invalid API key: wrong", "code": 5}, "5", "Invalid API key: wrong", None, None),
+    ({"errors": [{"code": "A", "detail": "d1"}, {"code": "B", "description": "d2"}]}, "A", "d1 | d2", None, None),
+    ({"errors": [{"message": "m", "extensions": {"code": "GQL"}}]}, "GQL", "m", None, None),
+    ({"code": 0, "data": {"errors": [{"code": 12019015, "message": "inner"}]}, "request_id": "r3"},
+     "12019015", "inner", None, "r3"),
+    ({"result_code": "E2", "result_message": "media"}, "E2", "media", None, None),
+    ([1, 2], None, None, None, None),
+])
+def test_envelope_keys_of_every_spelling(body, code, message, error_type, request_id):
+    fact = normalize({"status": 400, "endpoint": "/x", "body": body})
+    assert (fact.code, fact.message, fact.error_type, fact.request_id) == (code, message, error_type, request_id)
+
+
+@pytest.mark.parametrize("body, fmt", [
+    (None, "empty"), ("", "empty"), ({}, "empty"), ([], "empty"), ({"a": 1}, "json"), ([1], "json"),
+    ('{"a": 1}', "json"), (" [1]", "json"), (b'{"a": 1}', "json"), ("plain words", "text"),
+    ("<html><p>x</p></html>", "html"), ("<!DOCTYPE html><p>x</p>", "html"), ("<BODY>x</BODY>", "html"), (5, "json"),
+])
+def test_the_format_of_the_body(body, fmt):
+    assert normalize({"status": 400, "endpoint": "/x", "body": body}).body_format == fmt

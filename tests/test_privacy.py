@@ -116,6 +116,29 @@ def test_a_body_sent_as_a_json_string_is_masked_inside():
     assert masked["data"] == {"buyer_name": "[name]", "mobile": "[phone]"} and masked["code"] == "E1"
 
 
+def nested(levels: int, leaf, key: str = "a"):
+    for _ in range(levels):
+        leaf = {key: leaf}
+    return leaf
+
+
+def test_data_nested_past_the_depth_limit_is_dropped_not_returned_unmasked():
+    """Past MAX_DEPTH levels nothing is read: what lies there is dropped, or under a personal
+    key replaced by its label, never passed on as it came."""
+    from rules.redact import MAX_DEPTH
+
+    leaf = {"note": "mail zhang.wei@example.com", "email": "zhang.wei@example.com"}
+    shallow = redact(nested(MAX_DEPTH - 1, leaf))
+    assert nested(MAX_DEPTH - 1, {"note": "mail [email]", "email": "[email]"}) == shallow
+    deep = redact(nested(MAX_DEPTH + 1, leaf))
+    assert deep == nested(MAX_DEPTH + 1, None)
+    under_a_key = redact({"shipping_address": nested(MAX_DEPTH + 1, "Jane Roe, 1 Main St")})
+    assert under_a_key == {"shipping_address": nested(MAX_DEPTH, "[address]")}
+    as_text = redact({"body": json.dumps(nested(MAX_DEPTH + 1, leaf))})["body"]
+    assert "example.com" not in as_text and as_text.rstrip("}").endswith(": null")
+    assert as_text.count(": ") == as_text.count("{"), "one key per level, the leaf's keys dropped"
+
+
 def test_a_webhook_address_is_a_url_not_a_home():
     assert redact({"address": "https://erp.example.com/callbacks?token=abc12345"}) == {
         "address": "https://erp.example.com/callbacks?token=[secret]"}

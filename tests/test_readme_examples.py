@@ -2,13 +2,12 @@
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tool
 from tests.live_server import serving
 
 README = (ROOT / "README.md").read_text()
@@ -40,8 +39,8 @@ def assert_rate_limit_answer(text: str):
     assert (answer["platform"], answer["diagnoses"][0]["category"]) == ("amazon_sp", "rate_limit.exceeded")
 
 
-@pytest.mark.skipif(not shutil.which("curl"), reason="curl not installed")
 def test_curl_example(base_url):
+    tool("curl", "tools")
     script = block("sh")
     assert EXAMPLE_URL in script
     run = subprocess.run(["sh", "-c", script.replace(EXAMPLE_URL, base_url)], capture_output=True, text=True,
@@ -62,17 +61,15 @@ def test_python_example(base_url, tmp_path):
     assert any(line.startswith("- ") for line in run.stdout.splitlines())
 
 
-@pytest.mark.skipif(not shutil.which("javac"), reason="javac not installed")
 def test_java_example_compiles_and_runs(base_url, tmp_path):
+    javac, java = tool("javac", "tools"), tool("java", "tools")
     source = block("java")
     assert "public class Diagnose" in source
     (tmp_path / "Diagnose.java").write_text(source)
-    compiled = subprocess.run(["javac", "-Xlint:all", "-Werror", "--release", "17", "-d", str(tmp_path),
+    compiled = subprocess.run([javac, "-Xlint:all", "-Werror", "--release", "17", "-d", str(tmp_path),
                                str(tmp_path / "Diagnose.java")], capture_output=True, text=True, timeout=300)
     assert compiled.returncode == 0, compiled.stderr
-    if not shutil.which("java"):
-        pytest.skip("java not installed: compiled only")
-    run = subprocess.run(["java", "-cp", str(tmp_path), "Diagnose", base_url], capture_output=True, text=True,
+    run = subprocess.run([java, "-cp", str(tmp_path), "Diagnose", base_url], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr
     assert_rate_limit_answer(run.stdout)

@@ -138,3 +138,95 @@ def test_a_status_of_200_is_no_evidence():
     ], {**PAYLOAD, "status": 200})
     assert ids == ["generic.t.words", "generic.t.any_200"]
     assert answer["diagnoses"][1]["scoring"]["counted"] == {}
+
+
+# Each tie-break in turn, with the keys after it pointing the other way, so that dropping,
+# reversing or reordering any one of them changes the order of the rule ids.
+TIES = {**PAYLOAD, "endpoint": "https://open-api.tiktokglobalshop.com/order/202309/orders"}
+
+
+def test_with_equal_scores_the_higher_priority_comes_first_whatever_its_platform_and_id():
+    ids, _ = ranked_ids([
+        rule("tiktok_shop.t.a_low", {"status": 429}, platforms=("tiktok_shop",), priority=40),
+        rule("generic.t.z_high", {"status": 429, "path": {"regex": "orders"}, "host": {"regex": "tiktok"}},
+             priority=41),
+    ], TIES)
+    assert ids == ["generic.t.z_high", "tiktok_shop.t.a_low"]
+
+
+def test_with_equal_scores_and_priorities_the_platform_rule_comes_before_a_generic_one():
+    """generic.t.a sorts first by id and has more conditions: only the platform key puts it second."""
+    ids, answer = ranked_ids([
+        rule("generic.t.a", {"status": 429, "path": {"regex": "orders"}, "host": {"regex": "tiktok"}}),
+        rule("tiktok_shop.t.z", {"status": 429}, platforms=("tiktok_shop",)),
+    ], TIES)
+    assert ids == ["tiktok_shop.t.z", "generic.t.a"]
+    assert [d["scoring"]["score"] for d in answer["diagnoses"]] == [4.0, 4.0]
+
+
+def test_a_rule_for_its_platform_and_generic_counts_as_generic_in_a_tie():
+    ids, _ = ranked_ids([
+        rule("tiktok_shop.t.a_both", {"status": 429, "path": {"regex": "orders"}, "host": {"regex": "tiktok"}},
+             platforms=("tiktok_shop", "generic")),
+        rule("tiktok_shop.t.z_own", {"status": 429}, platforms=("tiktok_shop",)),
+    ], TIES)
+    assert ids == ["tiktok_shop.t.z_own", "tiktok_shop.t.a_both"]
+
+
+def test_the_last_tie_goes_to_the_rule_id_not_to_the_number_of_conditions():
+    ids, answer = ranked_ids([
+        rule("generic.t.b_one", {"status": 429}),
+        rule("generic.t.a_two", {"status": 429, "method": {"not_regex": "^$"}}),
+        rule("generic.t.c_one", {"status": 429}),
+    ], TIES)
+    assert ids == ["generic.t.a_two", "generic.t.b_one", "generic.t.c_one"]
+    assert {d["scoring"]["score"] for d in answer["diagnoses"]} == {2.0}
+
+
+@pytest.mark.parametrize("when, weight", [
+    ({"path": "/orders/v0/orders"}, score.OPERATION_PATH), ({"host": "api.example.com"}, score.ONE_HOST),
+    ({"message": {"ne": "a", "not_in": ["b", "c"], "not_regex": "d"}}, 0.0),  # every excluding test at once
+    ({"status": [429, 500, 503]}, 1.6), ({"body": {"error.code": ["A", "B", "C", "D"]}}, 4.2),
+])
+def test_the_weight_of_a_whole_path_or_host_and_of_longer_lists(when, weight):
+    [built] = build_rules([rule("generic.t.w", when)])
+    assert score.rule_weight(built)[0] == weight
+
+
+def test_a_2xx_answer_zeroes_only_the_status_test():
+    ids, answer = ranked_ids([rule("generic.t.words", {"status": [200, 400], "message": {"regex": "blocked"},
+                                                      "method": "POST"})], {**PAYLOAD, "status": 200, "method": "POST"})
+    assert answer["diagnoses"][0]["scoring"]["score"] == 6.5
+    _, at_300 = ranked_ids([rule("generic.t.redirect", {"status": [300, 400]})], {**PAYLOAD, "status": 300})
+    assert at_300["diagnoses"][0]["scoring"]["score"] == 1.8, "a 3xx is not a 2xx: its status counts"
+
+
+def test_a_rule_the_scorer_was_not_built_with_is_weighed_on_the_spot():
+    [built] = build_rules([rule("generic.t.new", {"code": "E1"})])
+    assert score.Scorer([]).score(built, normalize(PAYLOAD)).score == 8.0
+
+
+@pytest.mark.parametrize("top, rival, expected", [
+    (8.0, 2.0, 8.0),  # far below: no effect
+    (8.0, 6.0, 6.0),  # within MARGIN: the top loses what the rival comes closer than that
+    (2.0, 0.0, 2.0),  # a rival with no evidence lowers nothing
+    (2.0, 0.5, -0.5),
+])
+def test_strength_is_lowered_by_as_much_as_a_rival_comes_within_the_margin(top, rival, expected):
+    [a, b] = build_rules([rule("generic.t.a", {"code": "E1"}),
+                          rule("generic.t.b", {"code": "E2"}, "auth.token_invalid")])
+    ranked = [score.Scored(a, top, (), ()), score.Scored(b, rival, (), ())]
+    assert score.strength(ranked) == expected
+
+
+def test_a_score_on_a_band_boundary_gets_that_band_and_unmatched_its_own_figure():
+    assert score.confidence(5.0, ((10.0, 0.9), (5.0, 0.7))) == 0.7
+    import yaml
+    calibrated = yaml.safe_load(score.CALIBRATION_PATH.read_text(encoding="utf-8"))
+    assert score.unmatched_confidence() == float(calibrated["unmatched"])
+
+
+def test_every_field_a_rule_may_test_has_a_weight_of_its_own():
+    from rules.schema import MAP_FIELDS, SCALAR_FIELDS
+
+    assert set(SCALAR_FIELDS + MAP_FIELDS) <= set(score.WEIGHTS)

@@ -124,3 +124,48 @@ def test_a_publish_built_on_a_version_that_is_no_longer_current_is_refused(store
     assert store.current_version() == v1, "the rollback stands"
     v3, created = store.publish(changed(changed(docs)), author="t", based_on=v1)
     assert created and store.current_version() == v3 and v3 > v2
+
+
+def test_a_publish_built_from_a_draft_edited_since_it_was_read_is_refused(store):
+    """The older draft must not be published while the newer one is left behind."""
+    from rules.store import AuditEntry, Conflict
+
+    docs = read_directory(KB_DIR)
+    v1, _ = store.publish(docs, author="t")
+    edited = changed(docs)
+    first = edited[0]
+
+    def save(revision):
+        return store.save_draft(first.rule_id, first.file, first.body, revision, "k1",
+                                AuditEntry(actor="k1", action="draft", rule_id=first.rule_id))
+
+    read = save(None)
+    newer = save(read.revision)  # someone edits the draft after the publisher read it
+    with pytest.raises(Conflict):
+        store.publish(edited, author="t", drafts=[read], audit=[AuditEntry(actor="t", action="publish")])
+    assert store.current_version() == v1
+    assert store.draft(first.rule_id).revision == newer.revision == 2, "the newer draft stays"
+    assert [e.action for e in store.audit()].count("publish") == 0
+    v2, created = store.publish(edited, author="t", drafts=[newer], audit=[AuditEntry(actor="t", action="publish")])
+    assert created and store.current_version() == v2 and store.draft(first.rule_id) is None
+
+
+def test_a_first_publish_on_an_empty_store_records_who_why_and_which_drafts(store):
+    """based_on=None on an empty store makes the first version current; only the drafts
+    named are removed, and the audit entries point at the new version."""
+    from rules.store import AuditEntry, Conflict
+
+    docs = read_directory(KB_DIR)
+    first, second = docs[0], docs[1]
+    drafts = [store.save_draft(d.rule_id, d.file, d.body, None, "k1", AuditEntry(actor="k1", action="draft"))
+              for d in (first, second)]
+    version, created = store.publish(docs, author="ana", note="first", drafts=drafts[:1], based_on=None,
+                                     audit=[AuditEntry(actor="ana", action="publish")])
+    assert created and store.current_version() == version
+    stored = store.version(version)
+    assert (stored.author, stored.note, stored.rule_count) == ("ana", "first", len(docs))
+    assert store.draft(first.rule_id) is None and store.draft(second.rule_id).revision == 1
+    assert [e.version_id for e in store.audit(action="publish")] == [version]
+    with pytest.raises(Conflict) as refused:
+        store.publish(changed(docs), author="ana", drafts=drafts[:1])
+    assert refused.value.args == (first.rule_id,)
