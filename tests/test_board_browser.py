@@ -18,8 +18,7 @@ from service.batch.kb import resolve
 from service.batch.report import write_html
 from service.batch.run import diagnose_file
 from service.batch.worker import endpoint_label
-from tests.conftest import KB_DIR
-from tests.test_console_browser import chromium_path
+from tests.conftest import KB_DIR, tool
 
 STEP_MS = 60_000
 MILLION = 1_000_000
@@ -32,7 +31,7 @@ def kb():
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = chromium_path()
+    executable = tool("chromium", "browser")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
