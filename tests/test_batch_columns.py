@@ -86,3 +86,11 @@ def test_a_missing_column_says_how_to_name_it(tmp_path):
     result = run_cli(source)
     assert result.exit_code == 1
     assert "api_endpoint" in result.output and "--columns api_endpoint=NAME" in result.output
+
+
+def test_every_column_a_payload_reads_has_its_names():
+    """payloads.COLUMNS says where a column goes, columns.ALIASES how it is found: one list each, in step."""
+    from service.batch.columns import ALIASES
+    from service.batch.payloads import COLUMNS
+
+    assert set(ALIASES) == set(COLUMNS)

@@ -29,6 +29,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "response_headers": ("headers", "响应头"),
     "response_body": ("body", "response", "响应", "响应内容"),
     "method": ("http_method", "请求方法"),
+    "request_body": ("request", "请求体", "请求内容"),
 }
 COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
