@@ -38,3 +38,8 @@ class GitSource:
             files[path] = out[pos:pos + size].decode("utf-8")
             pos += size + 1
         return files
+
+    def texts_under(self, folder: str, suffix: str = ".json") -> list[str]:
+        """The text of every file under `folder` ending in `suffix`, in path order."""
+        paths = [p for p in self.paths() if p.startswith(folder) and p.endswith(suffix)]
+        return [text for _path, text in sorted(self.read_many(paths).items())]

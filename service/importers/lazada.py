@@ -51,9 +51,8 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
     documents = []
     for folder in FOLDERS:
         under = f"data/raw/lazada/apis/{folder}/"
-        paths = [p for p in source.paths() if p.startswith(under) and p.endswith(".json")]
         ops = {}
-        for _path, text in sorted(source.read_many(paths).items()):
+        for text in source.texts_under(under):
             for api in json.loads(text).get("data", {}).get("apiList", []):
                 if api.get("path", "").startswith("/") and api.get("method"):
                     ops[api["title"] if api.get("title") else api["path"]] = operation(api, folder)

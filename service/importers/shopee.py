@@ -70,9 +70,8 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
     documents = []
     for module in MODULES:
         under = f"data/raw/shopee/apis/{module}/"
-        paths = [p for p in source.paths() if p.startswith(under) and p.endswith(".json")]
         ops = {}
-        for _path, text in sorted(source.read_many(paths).items()):
+        for text in source.texts_under(under):
             api = json.loads(text)
             if api.get("path", "").startswith("/api/v2/"):
                 ops[api["api_name"]] = operation(api)

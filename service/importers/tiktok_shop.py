@@ -79,9 +79,8 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
     documents = []
     for folder in FOLDERS:
         under = f"data/raw/tiktok/api-reference/{folder}/"
-        paths = [p for p in source.paths() if p.startswith(under) and p.endswith(".spec.json")]
         ops = {}
-        for _path, text in sorted(source.read_many(paths).items()):
+        for text in source.texts_under(under, ".spec.json"):
             meta = json.loads(text)["document_api_meta"]
             if VERSIONED.match(meta.get("interface_path", "")) and meta.get("method") in METHODS:
                 ops[meta["document_path"]] = operation(meta, folder)
