@@ -7,8 +7,10 @@ Content-Security-Policy that allows only this origin.
 
 from pathlib import Path
 
-from flask import Blueprint, abort, render_template_string, send_from_directory
+from flask import Blueprint, render_template_string
 from swagger_ui_bundle import swagger_ui_path
+
+from ..assets import send_asset
 
 bp = Blueprint("docs", __name__)
 
@@ -58,9 +60,4 @@ def page():
 
 @bp.get("/docs/assets/<name>")
 def asset(name: str):
-    if name not in ASSETS:
-        abort(404)
-    directory, content_type = ASSETS[name]
-    response = send_from_directory(directory, name)
-    response.headers["Content-Type"] = content_type
-    return response
+    return send_asset(ASSETS, name)

@@ -10,7 +10,7 @@ key when /diagnose does (OPSDIAG_DIAGNOSE_AUTH=on).
 import tempfile
 from pathlib import Path
 
-from flask import abort, current_app, g, request, send_from_directory
+from flask import current_app, g, request
 from marshmallow import ValidationError
 
 from rules.engine import EngineClosed
@@ -19,6 +19,7 @@ from rules.redact import redact_text
 from .. import limits
 from ..admin.auth import authenticate
 from ..admin.keys import CLIENT
+from ..assets import send_asset
 from ..batch.board import embed
 from ..batch.columns import ColumnsError, parse_overrides
 from ..batch.readers import InputError
@@ -53,12 +54,7 @@ def board():
 
 @bp.get("/board/assets/<name>")
 def board_asset(name: str):
-    if name not in ASSETS:
-        abort(404)
-    folder, media_type = ASSETS[name]
-    response = send_from_directory(folder, name)
-    response.headers["Content-Type"] = media_type
-    return response
+    return send_asset(ASSETS, name)
 
 
 @bp.post("/board/diagnose")
