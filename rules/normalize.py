@@ -194,7 +194,7 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
                or body.get("detail") or body.get("title") or body.get("errmsg"))
     if code is None and message is None:  # an ERP's own log record: providerErrorCode, upstreamMessage...
         code, message = _suffixed(body, _CODE_SUFFIXES), _suffixed(body, _MESSAGE_SUFFIXES)
-    params = body.get("data").get("params") if isinstance(body.get("data"), dict) else None
+    params = data.get("params") if isinstance(data, dict) else None
     if isinstance(params, dict) and params and isinstance(message, str):
         # WordPress/WooCommerce rest_invalid_param: {"data": {"params": {"regular_price": "... not of type string."}}}
         message = " | ".join([message, *(str(v) for v in list(params.values())[:MAX_PARAMS])])
