@@ -94,6 +94,20 @@ def tool(name: str, target: str) -> str:
     pytest.skip(f"{name} is not installed (`make {target}` installs it as root)")
 
 
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's chromium (`make browser`) driven by playwright, closed afterwards."""
+    executable = tool("chromium", "browser")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--disable-gpu"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
 def pg_url() -> str | None:
     """PostgreSQL for the store tests: required under CI, optional elsewhere."""
     url = os.environ.get("OPSDIAG_TEST_PG_URL")

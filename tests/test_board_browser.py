@@ -18,7 +18,7 @@ from service.batch.kb import resolve
 from service.batch.report import write_html
 from service.batch.run import diagnose_file
 from service.batch.worker import endpoint_label
-from tests.conftest import KB_DIR, tool
+from tests.conftest import KB_DIR, chromium
 
 STEP_MS = 60_000
 MILLION = 1_000_000
@@ -31,15 +31,8 @@ def kb():
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = tool("chromium", "browser")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--disable-gpu"])
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def label_of(url: str) -> str:

@@ -1,7 +1,7 @@
 """/console in a real browser: Debian's chromium, driven by playwright, against a live server.
 
 `make test` installs chromium first (`make browser`); under CI (CI set) this test must
-run, elsewhere it skips when chromium is missing (tests/conftest.py `tool`). Playwright
+run, elsewhere it skips when chromium is missing (tests/conftest.py `chromium`). Playwright
 drives the system browser (executable_path): nothing is downloaded.
 """
 
@@ -15,7 +15,7 @@ from rules.runtime import KnowledgeBase
 from rules.store import Store
 from service.admin.keys import create_key
 from service.app import create_app
-from tests.conftest import KB_DIR, contract_checked, tool
+from tests.conftest import KB_DIR, chromium, contract_checked
 from tests.live_server import serving
 from tests.test_console import EN_TITLE, MATCHING, RULE, UNMATCHED, ZH_TITLE, seed_gap
 
@@ -43,15 +43,8 @@ def live(tmp_path):
 
 @pytest.fixture
 def browser():
-    executable = tool("chromium", "browser")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--disable-gpu"])
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_support_staff_browse_filter_try_a_payload_switch_language_and_see_gaps(live, browser):
