@@ -361,9 +361,8 @@ def test_jsonl_to_stdout_keeps_the_summary_on_stderr(tmp_path):
     assert "Causes" in result.stderr and "Causes" not in result.stdout
 
 
-def test_the_summary_shows_no_personal_data(tmp_path):
-    """Probe item 5: e-mails in paths and shop names, and street addresses in unmatched
-    messages, were shown in clear by the terminal summary and the HTML report."""
+def personal_data_log(tmp_path):
+    """A JSONL log whose rows carry e-mails in a path and a shop name, and a name and street in a message."""
     rows = [
         {"status": 404, "endpoint": "https://erp.example.com/customers/jane.doe@example.com/orders",
          "context": {"shop_id": "shop-of-bob@example.com"}},
@@ -372,6 +371,13 @@ def test_the_summary_shows_no_personal_data(tmp_path):
     ]
     source = tmp_path / "errors.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return source
+
+
+def test_the_summary_shows_no_personal_data(tmp_path):
+    """Probe item 5: e-mails in paths and shop names, and street addresses in unmatched
+    messages, were shown in clear by the terminal summary and the HTML report."""
+    source = personal_data_log(tmp_path)
     html = tmp_path / "summary.html"
     result = run_cli(source, "-o", tmp_path / "out.jsonl", "--summary", html)
     assert result.exit_code == 0, result.output

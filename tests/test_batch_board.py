@@ -16,7 +16,7 @@ from service.batch.kb import resolve
 from service.batch.report import board_data, render_html
 from service.batch.run import diagnose_file
 from tests.conftest import KB_DIR
-from tests.test_batch import EXPIRED, TIKTOK
+from tests.test_batch import EXPIRED, TIKTOK, personal_data_log
 
 SP_API = "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders?MarketplaceIds=A1F83G8C2ARO7P"
 
@@ -80,14 +80,7 @@ def test_a_shops_region_is_inferred_from_its_rows_whose_endpoint_reveals_it(tmp_
 
 
 def test_kept_rows_and_shape_texts_are_masked(tmp_path, kb):
-    rows = [
-        {"status": 404, "endpoint": "https://erp.example.com/customers/jane.doe@example.com/orders",
-         "context": {"shop_id": "shop-of-bob@example.com"}},
-        {"status": 200, "endpoint": "https://erp.example.com/api/x",
-         "body": {"code": 987001, "message": "Order for Zebulon Probeworth: ship to 221B Baker Street failed"}},
-    ]
-    source = tmp_path / "errors.jsonl"
-    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    source = personal_data_log(tmp_path)
     run = diagnose_file(source, None, kb=kb, workers=1, board=True)
     shown = embed(board_data(run.board, "en"))
     for secret in ("jane.doe", "bob@example.com", "Zebulon", "Probeworth", "Baker Street"):
