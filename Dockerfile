@@ -43,4 +43,4 @@ VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/readyz', timeout=2)"
 # Seed an empty store from kb_content, never overwrite curated versions, then serve.
-CMD ["sh", "-c", "opsdiag kb load --if-empty && exec gunicorn -c service/gunicorn_conf.py service.wsgi:app"]
+CMD ["sh", "-c", "opsdiag kb load --if-empty && exec gunicorn -c service/web/gunicorn_conf.py service.web.wsgi:app"]

@@ -4,7 +4,7 @@
 
 The bodies are the platforms' own request examples (tests/fixtures/request_examples.jsonl:
 SP-API, TikTok Shop and Shopee); the ones at the 50th and 99th percentile of their JSON size
-are checked (rules/reqcheck.check: operation lookup, envelope, parameters, body) and timed in
+are checked (rules/reqcheck.validate: operation lookup, envelope, parameters, body) and timed in
 microseconds, against one /diagnose evaluation (Engine.diagnose over the knowledge base's
 payload mix, the same process, rounds taken in turn). Typical order and product bodies are
 timed too: TikTok Shop's Get Order List and Create Product samples, Shopee's update_price sample,
@@ -21,9 +21,9 @@ import json
 import re
 from pathlib import Path
 
-from rules import reqcheck
 from rules.engine import Engine
-from rules.reqschema import catalog
+from rules.reqcheck import validate as reqcheck
+from rules.reqcheck.schemas import catalog
 
 from .common import ROOT, command, emit, kb_payloads, kb_rules, rates_interleaved, verdict_lines
 

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rules.loader import load_directory
-from rules.normalize import normalize
+from rules.engine.normalize import normalize
+from rules.kb.loader import load_directory
 from service.schemas import DiagnoseRequestSchema
 
 ROOT = Path(__file__).resolve().parent.parent

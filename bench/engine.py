@@ -19,7 +19,7 @@ import argparse
 import time
 
 from rules.engine import Engine
-from rules.normalize import normalize
+from rules.engine.normalize import normalize
 
 from .common import command, emit, kb_payloads, kb_rules, keep_unmatched, rates_interleaved, verdict_lines
 from .linear import LinearScan
@@ -31,7 +31,7 @@ def rule_set(total: int | None):
     rules = kb_rules()
     payloads = kb_payloads(rules)
     if total and total > len(rules):
-        from rules.loader import build_rules
+        from rules.kb.loader import build_rules
 
         from .common import SCHEMA
         docs = synthetic_documents(total - len(rules))

@@ -31,7 +31,7 @@ def _timed(client, items) -> float:
 
 
 def html_batch() -> dict:
-    from service.app import create_app
+    from service.web.app import create_app
 
     app = create_app({"TESTING": True, "GAPS": "off"})
     client = app.test_client()
@@ -51,8 +51,8 @@ def fuzz(examples: int) -> dict:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
 
-    from rules.store import Store
-    from service.app import create_app
+    from rules.kb.store import Store
+    from service.web.app import create_app
     from tests.test_fuzz_normalize import through_every_path, valid_payloads
 
     app = create_app({"TESTING": True})

@@ -2,7 +2,7 @@
 
     python -m bench.http [--seconds 20] [--connections 1,8,32] [--workers 1] [--pin] [--json FILE]
 
-gunicorn runs `service/gunicorn_conf.py` as shipped (sync workers, access log on),
+gunicorn runs `service/web/gunicorn_conf.py` as shipped (sync workers, access log on),
 with only the bind address, the worker count and the database chosen here: a fresh
 SQLite store loaded with kb_content by `opsdiag kb load`, as in production. One
 worker by default, so requests/s are per worker core (the load generator takes the
@@ -86,8 +86,8 @@ def canned_app():
     """opsdiag's app with KnowledgeBase.diagnose looking up its answer, computed at start, for
     each payload of the mix: the HTTP stack around the engine at full cost (parsing,
     validation, envelope, the same answers as JSON, metrics, unmatched errors kept)."""
-    from service.app import create_app
     from service.schemas import DiagnoseRequestSchema
+    from service.web.app import create_app
 
     app = create_app()
     kb, schema = app.extensions["opsdiag.kb"], DiagnoseRequestSchema()
@@ -101,7 +101,7 @@ def canned_app():
 
 
 EMPTY_APP = "bench.http:empty_app"
-CONF = "service/gunicorn_conf.py"
+CONF = "service/web/gunicorn_conf.py"
 BASELINES = (("canned", "bench.http:canned_app()", CONF), ("empty", EMPTY_APP, CONF),
              ("plain_close", EMPTY_APP, "bench/plain_close.py"))
 
@@ -113,7 +113,7 @@ def payload_bodies() -> list[str]:
 
 
 class Server:
-    def __init__(self, workers: int, tmp: Path, app: str = "service.wsgi:app", conf: str = CONF,
+    def __init__(self, workers: int, tmp: Path, app: str = "service.web.wsgi:app", conf: str = CONF,
                  extra_env: dict | None = None):
         self.port = free_port()
         db = f"sqlite:///{tmp / 'bench.db'}"

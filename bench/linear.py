@@ -5,7 +5,7 @@ region and domain; then test its conditions one after the other, stopping at the
 first that fails. Values are read the obvious way (dict lookups, JMESPath compiled
 once per path with the `jmespath` package) and regexes are the same RE2 patterns,
 compiled once, case-insensitive, that the engine uses. Matches are ranked by the
-engine's own score stage (rules/score.py): only finding them is compared.
+engine's own score stage (rules/engine/score.py): only finding them is compared.
 
 The comparison semantics are the engine's documented ones, so both give the same
 answers (checked before any timing): header and query values that look like numbers
@@ -16,9 +16,8 @@ a missing value fails except `exists: false`, `eq: null` and `not_regex`.
 
 import jmespath
 
-from rules.compiler import as_text, has_type, number_or_text, scalar_for_engine
-from rules.schema import compile_regex
-from rules.score import Scorer, rule_weight
+from rules.engine.compiler import as_text, compile_regex, has_type, number_or_text, scalar_for_engine
+from rules.engine.score import Scorer, rule_weight
 
 _TEXT_MAPS = ("headers", "request_headers", "query")
 

@@ -1,5 +1,5 @@
 """gunicorn settings for one baseline of bench/http.py, never for serving:
-service/gunicorn_conf.py as shipped, but each connection closed at once.
+service/web/gunicorn_conf.py as shipped, but each connection closed at once.
 
 Since version 24 gunicorn closes a connection as RFC 9112 section 9.6 asks: it sends
 its FIN, then reads until the client closes too (at most 2 s), so that a request it
@@ -8,8 +8,8 @@ worker waits out that round trip on every request. Served with this file, the em
 app shows what the wait costs.
 """
 
-from service import gunicorn_conf as _shipped
-from service.gunicorn_conf import *  # noqa: F403 - the shipped settings, unchanged
+from service.web import gunicorn_conf as _shipped
+from service.web.gunicorn_conf import *  # noqa: F403 - the shipped settings, unchanged
 
 
 def post_worker_init(worker):

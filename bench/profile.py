@@ -3,7 +3,7 @@
     python -m bench.profile [--json FILE]
 
 Stages, timed separately over the knowledge base's payload mix (best of 5 rounds):
-normalize (rules/normalize.py), gates and extraction (Partition.prepare: the gate
+normalize (rules/engine/normalize.py), gates and extraction (Partition.prepare: the gate
 lookups, the RE2 sets, the slots the candidate rules read), the fact's JSON, durable-
 rules (assert, the fired rules' actions, retract), and rendering (the ranked
 explanations). The pyinstrument call tree of Engine.diagnose goes to
@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from rules.engine import Engine, _fire
-from rules.normalize import normalize
+from rules.engine.normalize import normalize
 
 from .common import command, emit, kb_payloads, kb_rules, rate
 

@@ -18,7 +18,7 @@ import gc
 import time
 
 from rules.engine import Engine
-from rules.normalize import normalize
+from rules.engine.normalize import normalize
 
 from .common import SCHEMA, command, emit, rates_interleaved, rss_kib, verdict_lines
 from .linear import LinearScan

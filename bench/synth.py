@@ -15,7 +15,7 @@ Every document goes through the same loader validation as kb_content (RuleSchema
 import random
 from functools import cache
 
-from rules.loader import RuleDocument, build_rules
+from rules.kb.loader import RuleDocument, build_rules
 from rules.model import DOMAINS
 from rules.taxonomy import categories
 

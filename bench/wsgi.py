@@ -2,7 +2,7 @@
 
     python -m bench.wsgi [--json FILE]
 
-The app as gunicorn runs it (service.app.create_app over a SQLite store loaded with
+The app as gunicorn runs it (service.web.app.create_app over a SQLite store loaded with
 kb_content, metrics in prometheus_client's multiprocess mode, the access line formatted
 and masked as configured by service/logs.py, written to os.devnull), called with a
 WSGI environ for every payload of the mix. Figures: µs per POST /diagnose and per GET
@@ -26,12 +26,12 @@ from .common import BIN, ROOT, SCHEMA, command, emit, rate
 
 # (label, function name, file path ending) of the frames pyinstrument's tree is cut at
 PARTS = (
-    ("reading the JSON body", "json_payload", "service/api/diagnose.py"),
+    ("reading the JSON body", "json_payload", "service/web/api/diagnose.py"),
     ("validation (marshmallow)", "load", "marshmallow/schema.py"),
     ("engine (KnowledgeBase.diagnose)", "diagnose", "rules/runtime.py"),
-    ("metrics and unmatched samples", "record_diagnosis", "service/metrics.py"),
-    ("metrics and unmatched samples", "_keep_if_unmatched", "service/api/diagnose.py"),
-    ("metrics and unmatched samples", "observe", "service/metrics.py"),
+    ("metrics and unmatched samples", "record_diagnosis", "service/web/metrics.py"),
+    ("metrics and unmatched samples", "_keep_if_unmatched", "service/web/api/diagnose.py"),
+    ("metrics and unmatched samples", "observe", "service/web/metrics.py"),
     ("writing the JSON answer", "jsonify", "flask/json/__init__.py"),
     ("access line", "access", "service/logs.py"),
 )
@@ -70,8 +70,8 @@ def run() -> dict:
     db = f"sqlite:///{tmp / 'bench.db'}"
     subprocess.run([str(BIN / "opsdiag"), "kb", "load", "--database-url", db], cwd=ROOT, check=True,
                    capture_output=True)
-    from service.app import create_app
     from service.logs import ACCESS_LOGGER, logconfig_dict
+    from service.web.app import create_app
 
     from .http import payload_bodies
 
@@ -110,7 +110,7 @@ def run() -> dict:
         diagnose_all()
     session = profiler.stop()
     root = session.root_frame()
-    request_frame = _outermost(root, "__call__", "service/envelope.py")
+    request_frame = _outermost(root, "__call__", "service/web/envelope.py")
     shares = split(request_frame, request_frame.time)
     app.extensions["opsdiag.gaps"].stop()
     kb.stop()

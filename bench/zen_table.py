@@ -1,7 +1,7 @@
 """The same rules as one ZEN Engine (GoRules, PyPI `zen-engine`) decision table.
 
 Translation, rule by rule:
-- one row per rule, rows in the order of their evidence weight (rules/score.py; then
+- one row per rule, rows in the order of their evidence weight (rules/engine/score.py; then
   priority, platform rules before generic ones, id), hit policy `first`, one output
   column `rule` holding the rule id: the first row that holds is the top answer
   (a table cannot weigh a rule's `unless` per payload: bench/engine.py compares ZEN's
@@ -33,7 +33,7 @@ import re
 
 import zen
 
-from rules.compiler import as_text, scalar_for_engine
+from rules.engine.compiler import as_text, scalar_for_engine
 
 from .linear import _TEXT_MAPS, _reader, rank
 
@@ -130,7 +130,7 @@ class ZenTable:
     @staticmethod
     def _cell(op: str, operand, source: str) -> tuple[str, str]:
         if source in _TEXT_MAPS and op in ("eq", "ne", "in", "not_in"):
-            from rules.compiler import number_or_text
+            from rules.engine.compiler import number_or_text
             operand = tuple(map(number_or_text, operand)) if isinstance(operand, tuple) else number_or_text(operand)
         if op == "regex":
             return "t", f"$ != null and matches($, {regex_literal(operand)})"

@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from .engine import Engine, EngineClosed
-from .loader import DEFAULT_KB_DIR, build_rules, checksum, load_directory
-from .store import Store
+from .kb.loader import DEFAULT_KB_DIR, build_rules, checksum, load_directory
+from .kb.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class KnowledgeBase:
     def __init__(self, store: Store | None, kb_dir: Path | str = DEFAULT_KB_DIR,
                  poll_seconds: float = 0.5, after_swap: Callable[[], None] | None = None):
         self.store = store
-        self.after_swap = after_swap  # called once the old engine is closed (service/heap.py)
+        self.after_swap = after_swap  # called once the old engine is closed (service/web/heap.py)
         self.kb_dir = Path(kb_dir)
         self.poll_seconds = poll_seconds
         self.store_ok = False

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from marshmallow import ValidationError
 
-from rules.loader import DEFAULT_KB_DIR, RuleSetError, load_directory
-from rules.store import Store, database_url
+from rules.kb.loader import DEFAULT_KB_DIR, RuleSetError, load_directory
+from rules.kb.store import Store, database_url
 
 from .batch.cli import batch
 from .debugging.cli import COMMANDS as DEBUGGING_COMMANDS
@@ -37,7 +37,7 @@ def serve(bind, workers):
     """Serve the API with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from . import gunicorn_conf
+    from .web import gunicorn_conf
 
     class Application(BaseApplication):
         def load_config(self):
@@ -50,7 +50,7 @@ def serve(bind, workers):
                 self.cfg.set("workers", workers)
 
         def load(self):
-            from .wsgi import app
+            from .web.wsgi import app
             return app
 
     Application().run()
@@ -96,7 +96,7 @@ def kb_load(kb_dir, db_url, author, if_empty) -> None:
               default=DEFAULT_KB_DIR, show_default=True)
 def kb_lint(kb_dir):
     """Check every rule: schema, taxonomy, examples, shadowing."""
-    from rules.lint import lint
+    from rules.kb.lint import lint
 
     _docs, rules = _read(kb_dir)
     problems = lint(rules, DiagnoseRequestSchema().load)
@@ -113,7 +113,7 @@ def kb_lint(kb_dir):
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 def kb_coverage(kb_dir, fmt):
     """Rules per category and platform, and the share of examples each rule answers."""
-    from rules.coverage import coverage, render
+    from rules.kb.coverage import coverage, render
 
     _docs, rules = _read(kb_dir)
     click.echo(render(coverage(rules, DiagnoseRequestSchema().load), fmt))
@@ -150,7 +150,7 @@ def kb_export(target, version_id, db_url):
     import io
     import zipfile
 
-    from rules.curation import export_zip
+    from rules.kb.curation import export_zip
 
     store = Store(db_url or database_url())
     version_id = version_id or store.current_version()
@@ -171,9 +171,9 @@ def kb_gaps(limit, fmt, show_all, db_url):
     """The most frequent unmatched error shapes (masked), each with a draft rule to start from."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from rules.gaps import top_gaps
+    from rules.kb.gaps import top_gaps
 
-    from .admin.gaps import explained_by
+    from .web.admin.gaps import explained_by
 
     store = Store(db_url or database_url())
     try:
@@ -215,7 +215,7 @@ def keys():
 @click.option("--database-url", "db_url", default=None)
 def keys_create(role, label, db_url):
     """Create a key and print it: it is stored only as a hash and cannot be shown again."""
-    from .admin.keys import create_key
+    from .web.admin.keys import create_key
 
     store = Store(db_url or database_url())
     store.create_schema()
@@ -241,7 +241,7 @@ def schemas():
 def schemas_import(platform, source, commit):
     """Import PLATFORM's schemas from SOURCE, a clone or mirror of the repository the importer
     names; prints the changelog (operations and required fields added or removed)."""
-    from rules.reqschema import SCHEMA_DIR
+    from rules.reqcheck.schemas import SCHEMA_DIR
 
     from .importers import IMPORTERS, write
 
@@ -271,7 +271,7 @@ def schemas_examples(sp_api_source, docs_source, out):
 @schemas.command("coverage")
 def schemas_coverage():
     """Operations per platform, API and domain, and what each source leaves out."""
-    from rules.reqschema import catalog, coverage
+    from rules.reqcheck.schemas import catalog, coverage
 
     found = coverage(catalog())
     for platform in ("amazon_sp", "tiktok_shop", "shopee", "lazada"):
@@ -294,7 +294,7 @@ def check_file(file, lang):
     platform's published schema, as POST /check does; exits 1 when it finds a problem."""
     import time
 
-    from rules import reqcheck
+    from rules.reqcheck import validate as reqcheck
 
     from .schemas import CheckRequestSchema
 
@@ -319,11 +319,10 @@ if __name__ == "__main__":
 @click.option("--write", is_flag=True, help="write eval/RESULTS.md (and assign new corpus sources in eval/split.yaml)")
 @click.option("--misses", is_flag=True, help="list the tuning cases answered wrong (held-back ones are never listed)")
 @click.option("--calibrate", is_flag=True,
-              help="fit rules/calibration.yaml on the calibration part (else the tuning part), then evaluate")
+              help="fit rules/engine/calibration.yaml on the calibration part (else the tuning part), then evaluate")
 def eval_corpus(kb_dir, write, misses, calibrate):
     """Accuracy and calibration on the real-error corpus (eval/), per part of the split."""
-    from rules import score
-    from rules.engine import Engine
+    from rules.engine import Engine, score
 
     from . import evaluate
 

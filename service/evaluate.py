@@ -25,9 +25,8 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
-from rules import score
-from rules.engine import Engine
-from rules.normalize import normalize
+from rules.engine import Engine, score
+from rules.engine.normalize import normalize
 
 from .schemas import DiagnoseRequestSchema
 
@@ -278,7 +277,7 @@ def fit_calibration(outcomes: list[Outcome], part: str = "tuning", others: list[
 
 
 def write_calibration(fitted: dict, path: Path = score.CALIBRATION_PATH) -> None:
-    header = ("# Confidence per evidence strength (rules/score.py), written by `opsdiag eval --calibrate`\n"
+    header = ("# Confidence per evidence strength (rules/engine/score.py), written by `opsdiag eval --calibrate`\n"
               "# from the calibration part of the real-error corpus (else the tuning part). Do not edit by hand.\n")
     path.write_text(header + yaml.safe_dump(fitted, sort_keys=False), encoding="utf-8")
 

@@ -7,7 +7,7 @@ one line per request) adds `method`, `path` (without the query string), `route`,
 
 Whatever code logs, personal data and secrets never reach a line in clear: the
 `RedactingFilter` on every handler masks the message, its arguments, extra fields and
-tracebacks with rules/redact.py, and the JSON formatter masks every field it writes
+tracebacks with rules/privacy.py, and the JSON formatter masks every field it writes
 (so a handler added without the filter is covered too).
 """
 
@@ -23,7 +23,7 @@ from flask import Flask, g, has_app_context
 from flask.logging import default_handler
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
-from rules.redact import redact, redact_text
+from rules.privacy import redact, redact_text
 
 ACCESS_LOGGER = "opsdiag.access"
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -204,7 +204,7 @@ def _unrouted_path(path: str) -> str:
 
 
 def access(method: str, raw_path: str, route: str | None, status: int, seconds: float, request_id: str) -> None:
-    """The access line of one request (service/envelope.py calls it once the response is built),
+    """The access line of one request (service/web/envelope.py calls it once the response is built),
     masked here, field by field, so that the handler's filter has nothing left to do: written
     for every request, it is the one line worth the shortcut (measured, README "Performance")."""
     if not access_log.isEnabledFor(logging.INFO):

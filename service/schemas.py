@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from rules.kb.schema import CONTEXT_KEY
 from rules.model import DOMAINS, PLATFORMS
-from rules.schema import CONTEXT_KEY
 
 from . import limits
 

@@ -13,9 +13,9 @@ from openapi_core.datatypes import RequestParameters
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from rules.loader import DEFAULT_KB_DIR, load_directory
+from rules.kb.loader import DEFAULT_KB_DIR, load_directory
 from rules.runtime import KnowledgeBase
-from service.app import create_app
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 KB_DIR = Path(os.environ.get("OPSDIAG_KB_DIR") or DEFAULT_KB_DIR)

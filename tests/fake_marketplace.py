@@ -25,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from werkzeug.wrappers import Request, Response
 
-from rules.loader import DEFAULT_KB_DIR, load_directory
+from rules.kb.loader import DEFAULT_KB_DIR, load_directory
 
 APP_KEY, APP_SECRET = "100240", "fake-app-secret-for-tests"
 GOOD_TOKEN, EXPIRED_TOKEN = "50000000a11cegoodtokenforthefakeshop", "50000000a11ceexpiredtokenofthefakeshop"

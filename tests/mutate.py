@@ -6,7 +6,7 @@ own under build/mutate/ (links to the tree, and pyproject.toml with that module'
 [tool.mutmut]); mutmut copies it into mutants/ there and keeps its results, so a second run
 only tests what changed. Why mutmut, and the survivors that are equivalent: tests/MUTATION.md.
 
-    python -m tests.mutate [MODULE ...]     e.g. `python -m tests.mutate rules/score.py`
+    python -m tests.mutate [MODULE ...]     e.g. `python -m tests.mutate rules/engine/score.py`
 """
 
 import os
@@ -43,14 +43,14 @@ class Target:
 
 
 TARGETS = (
-    Target("rules/normalize.py", ("tests/test_normalize.py", "tests/test_unwrap.py")),
+    Target("rules/engine/normalize.py", ("tests/test_normalize.py", "tests/test_unwrap.py")),
     Target("rules/engine.py", ("tests/test_engine.py", "tests/test_score.py")),
-    Target("rules/score.py", ("tests/test_score.py",)),
-    Target("rules/explain.py", ("tests/test_score.py", "tests/test_scenarios.py")),
-    Target("rules/compiler.py", ("tests/test_compiler.py",)),
-    Target("rules/redact.py", ("tests/test_privacy.py",)),
+    Target("rules/engine/score.py", ("tests/test_score.py",)),
+    Target("rules/engine/explain.py", ("tests/test_score.py", "tests/test_scenarios.py")),
+    Target("rules/engine/compiler.py", ("tests/test_compiler.py",)),
+    Target("rules/privacy.py", ("tests/test_privacy.py",)),
     Target("service/limits.py", ("tests/test_limits.py",)),
-    Target("rules/store.py", ("tests/test_store.py",), only="rules.store.xǁStoreǁpublish__mutmut_*"),
+    Target("rules/kb/store.py", ("tests/test_store.py",), only="rules.kb.store.xǁStoreǁpublish__mutmut_*"),
     Target("service/batch/readers.py", ("tests/test_readers.py",)),
 )
 

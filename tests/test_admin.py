@@ -9,11 +9,11 @@ import zipfile
 import pytest
 import yaml
 
-from rules.loader import read_directory
+from rules.kb.loader import read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.admin.keys import create_key
-from service.app import create_app
+from service.web.admin.keys import create_key
+from service.web.app import create_app
 from tests.conftest import KB_DIR, contract_checked
 
 BOOTSTRAP = "bootstrap-admin-key-for-tests-0123456789"

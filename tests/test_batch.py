@@ -13,8 +13,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
 from rules.taxonomy import categories
 from service.batch import generate
 from service.batch.kb import resolve

@@ -47,7 +47,7 @@ def test_chinese_headers_are_recognised(tmp_path, kb):
 
 def test_a_marketplace_id_column_gives_its_country_and_other_values_are_left_to_inference():
     layout = CsvLayout.from_header(["marketplace_id", "url", "status"])
-    assert layout.payload(["A1F83G8C2ARO7P", SP_API, "403"])["region"] == "GB"  # rules/infer.py's table
+    assert layout.payload(["A1F83G8C2ARO7P", SP_API, "403"])["region"] == "GB"  # rules/engine/infer.py's table
     assert "region" not in layout.payload(["amazon.co.uk", SP_API, "403"])
     assert layout.payload(["uk", SP_API, "403"])["region"] == "UK"  # the schema makes it GB
 

@@ -6,7 +6,7 @@ import random
 import pytest
 from marshmallow import ValidationError
 
-from rules.normalize import normalize
+from rules.engine.normalize import normalize
 from service.batch.worker import Diagnoser, endpoint_parts
 from service.schemas import DiagnoseRequestSchema
 

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from service.app import create_app
 from service.batch import generate
 from service.batch.board import shape_label
 from service.batch.kb import resolve
 from service.batch.report import write_html
 from service.batch.run import diagnose_file
 from service.batch.worker import endpoint_label
+from service.web.app import create_app
 from tests.conftest import KB_DIR, chromium
 
 STEP_MS = 60_000

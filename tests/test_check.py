@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rules import reqcheck
-from rules.reqschema import catalog
+from rules.reqcheck import validate as reqcheck
+from rules.reqcheck.schemas import catalog
 from service.cli import main
 from service.importers import changelog, write
 

@@ -2,9 +2,9 @@
 
 import dataclasses
 
-from rules.claims import key_terms, unsourced_terms
-from rules.lint import check_claims
-from rules.loader import load_directory
+from rules.kb.claims import key_terms, unsourced_terms
+from rules.kb.lint import check_claims
+from rules.kb.loader import load_directory
 from rules.model import Text
 from tests.conftest import KB_DIR
 

@@ -5,7 +5,7 @@ import json
 import yaml
 from click.testing import CliRunner
 
-from rules.store import Store
+from rules.kb.store import Store
 from service.cli import main
 from tests.conftest import KB_DIR
 
@@ -60,7 +60,7 @@ def test_diagnose_rejects_an_invalid_payload(tmp_path):
 
 
 def test_keys_create_prints_a_working_key_once(tmp_path):
-    from service.admin.keys import verify
+    from service.web.admin.keys import verify
 
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     result = CliRunner().invoke(main, ["keys", "create", "--role", "admin", "--database-url", url])
@@ -72,7 +72,7 @@ def test_keys_create_prints_a_working_key_once(tmp_path):
 
 
 def test_kb_export_writes_a_tree_that_loads_back_identically(tmp_path):
-    from rules.loader import checksum, read_directory
+    from rules.kb.loader import checksum, read_directory
 
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     run("kb", "load", "--dir", KB_DIR, "--database-url", url)

@@ -3,10 +3,10 @@
 import jmespath
 import pytest
 
-from rules.compiler import extractor, simple_path
 from rules.engine import Engine
-from rules.loader import RuleDocument, build_rules
-from rules.normalize import normalize
+from rules.engine.compiler import extractor, simple_path
+from rules.engine.normalize import normalize
+from rules.kb.loader import RuleDocument, build_rules
 
 DOCS = [
     {"a": {"b": [{"c": 1}, {"c": None}], "d": "x"}, "errors": [{"code": "E1", "details": [1, 2]}]},

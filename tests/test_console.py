@@ -10,13 +10,13 @@ import logging
 
 import pytest
 
-from rules.loader import read_directory
+from rules.kb.loader import read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.admin.keys import create_key
-from service.app import create_app
-from service.console import api
-from service.console.i18n import TEXTS
+from service.web.admin.keys import create_key
+from service.web.app import create_app
+from service.web.console import api
+from service.web.console.i18n import TEXTS
 from tests.conftest import KB_DIR, contract_checked
 from tests.test_docs import References
 
@@ -43,8 +43,8 @@ UNMATCHED = {"status": 418, "endpoint": "https://open-api.tiktokglobalshop.com/o
 
 
 def seed_gap(store, times: int = 3) -> None:
-    """What the service keeps of an error no rule matched, `times` over (rules/gaps.py)."""
-    from rules import gaps
+    """What the service keeps of an error no rule matched, `times` over (rules/kb/gaps.py)."""
+    from rules.kb import gaps
 
     for n in range(times):
         message = f"The teapot refused order {1234567 + n}"

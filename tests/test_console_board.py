@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app
 from service.batch import generate
+from service.web.app import create_app
 from tests.conftest import contract_checked
 
 

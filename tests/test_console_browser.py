@@ -10,11 +10,11 @@ import re
 
 import pytest
 
-from rules.loader import read_directory
+from rules.kb.loader import read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.admin.keys import create_key
-from service.app import create_app
+from service.web.admin.keys import create_key
+from service.web.app import create_app
 from tests.conftest import KB_DIR, chromium, contract_checked
 from tests.live_server import serving
 from tests.test_console import EN_TITLE, MATCHING, RULE, UNMATCHED, ZH_TITLE, seed_gap

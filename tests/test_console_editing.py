@@ -11,11 +11,11 @@ from html.parser import HTMLParser
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from rules.loader import read_directory
+from rules.kb.loader import read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.admin.keys import create_key
-from service.app import create_app
+from service.web.admin.keys import create_key
+from service.web.app import create_app
 from tests.conftest import KB_DIR, contract_checked
 from tests.test_console import MATCHING, RULE, bearer, html, seed_gap
 

@@ -10,10 +10,10 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from werkzeug.wrappers import Response
 
-from rules.loader import read_directory
+from rules.kb.loader import read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.app import create_app
+from service.web.app import create_app
 from tests.conftest import KB_DIR, OPENAPI, RouteOnly
 
 ADMIN_KEY = "contract-test-admin-key-0123456789"

@@ -2,7 +2,7 @@
 
 from click.testing import CliRunner
 
-from rules.coverage import coverage, render
+from rules.kb.coverage import coverage, render
 from rules.model import PLATFORMS
 from service.cli import main
 from service.schemas import DiagnoseRequestSchema
@@ -29,7 +29,7 @@ def test_markdown_table_lists_every_category(kb_rules):
 
 
 def test_readme_coverage_table_is_current(kb_rules):
-    from rules.coverage import coverage, render
+    from rules.kb.coverage import coverage, render
     from service.schemas import DiagnoseRequestSchema
     from tests.conftest import ROOT
 

@@ -26,7 +26,7 @@ def test_compose_runs_the_app_on_postgresql():
 def test_compose_seeds_the_store_before_serving_and_checks_readiness():
     app = COMPOSE["services"]["app"]
     command = app["command"][-1]
-    assert command.index("opsdiag kb load --if-empty") < command.index("exec gunicorn -c service/gunicorn_conf.py")
+    assert command.index("opsdiag kb load --if-empty") < command.index("exec gunicorn -c service/web/gunicorn_conf.py")
     check = " ".join(app["healthcheck"]["test"])
     assert "http://127.0.0.1:8080/readyz" in check
 

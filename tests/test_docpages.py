@@ -6,10 +6,10 @@ import subprocess
 
 import yaml
 
-from rules import docpages
-from rules.docpages import PAGES_FILE, is_known, page_key, scan
-from rules.lint import check_doc_url
-from rules.loader import load_directory
+from rules.kb import docpages
+from rules.kb.docpages import PAGES_FILE, is_known, page_key, scan
+from rules.kb.lint import check_doc_url
+from rules.kb.loader import load_directory
 from tests.conftest import KB_DIR
 
 RULES = load_directory(KB_DIR)[1]

@@ -4,7 +4,7 @@ import durable_rules_engine
 import pytest
 
 from rules.engine import Engine, EngineClosed
-from rules.normalize import normalize
+from rules.engine.normalize import normalize
 
 TT = "https://open-api.tiktokglobalshop.com/order/202309/orders"
 

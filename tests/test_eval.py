@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from rules import score
-from rules.engine import Engine
+from rules.engine import Engine, score
 from rules.taxonomy import OWNERS, categories
 from service import evaluate
 from service.schemas import DiagnoseRequestSchema

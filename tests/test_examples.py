@@ -4,10 +4,10 @@ import pytest
 import yaml
 
 from rules.engine import Engine
-from rules.lint import lint
-from rules.loader import load_directory
-from rules.normalize import normalize
-from rules.trace import trace
+from rules.engine.normalize import normalize
+from rules.engine.trace import trace
+from rules.kb.lint import lint
+from rules.kb.loader import load_directory
 from service.schemas import DiagnoseRequestSchema
 from tests.conftest import KB_DIR
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from rules.loader import load_directory
+from rules.kb.loader import load_directory
 from tests.conftest import KB_DIR
 
 RECORDS_FILE = Path(__file__).parents[1] / "docs/factcheck/records.yaml"

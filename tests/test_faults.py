@@ -23,10 +23,10 @@ import urllib.request
 
 import pytest
 
-from rules.loader import RuleDocument, load_directory, read_directory
+from rules.kb.loader import RuleDocument, load_directory, read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.app import create_app
+from service.web.app import create_app
 from tests.conftest import KB_DIR, pg_schema_url
 from tests.test_serve import free_port, start, stop
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rules.fields import FieldFinder, as_sent, from_message
-from rules.normalize import normalize
+from rules.engine.fields import FieldFinder, as_sent, from_message
+from rules.engine.normalize import normalize
 
 
 @pytest.mark.parametrize("message, field", [

@@ -16,8 +16,8 @@ from email.utils import format_datetime
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
+from rules.engine.normalize import MAX_MESSAGE, normalize, parse_body, read_envelope
 from rules.model import DOMAINS, PLATFORMS
-from rules.normalize import MAX_MESSAGE, normalize, parse_body, read_envelope
 from service.schemas import DiagnoseRequestSchema
 
 FUZZ = settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -305,9 +305,9 @@ def through_every_path(app, store, folder, payloads: list) -> None:
     JSONL log and the gap store take too, without a 500, a crash or a failed flush."""
     import pathlib
 
-    from rules import gaps as gap_store
-    from rules.gaps import Unmatched
-    from rules.normalize import normalize as read
+    from rules.engine.normalize import normalize as read
+    from rules.kb import gaps as gap_store
+    from rules.kb.gaps import Unmatched
     from service.batch.report import render_html, render_text
     from service.batch.run import diagnose_file
 
@@ -336,7 +336,7 @@ def through_every_path(app, store, folder, payloads: list) -> None:
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a failure is reported as found, unshrunk
 @given(payloads=st.lists(valid_payloads, min_size=1, max_size=4))
 def test_every_way_in_takes_what_diagnose_takes(app, tmp_path_factory, payloads):
-    from rules.store import Store
+    from rules.kb.store import Store
 
     folder = tmp_path_factory.mktemp("paths")
     store = Store(f"sqlite:///{folder / 'kb.db'}")

@@ -12,14 +12,14 @@ import yaml
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from rules import gaps
-from rules.gaps import GapSample, GapShape, Unmatched, record, template_regex, top_gaps
-from rules.loader import RuleDocument, RuleSetError, build_rules, read_directory
+from rules.kb import gaps
+from rules.kb.gaps import GapSample, GapShape, Unmatched, record, template_regex, top_gaps
+from rules.kb.loader import RuleDocument, RuleSetError, build_rules, read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.admin.keys import create_key
-from service.app import create_app
 from service.cli import main as cli
+from service.web.admin.keys import create_key
+from service.web.app import create_app
 from tests.conftest import KB_DIR, contract_checked, pg_url
 
 TIKTOK = "https://open-api.tiktokglobalshop.com/product/202309/products"

@@ -1,4 +1,4 @@
-"""Frozen heaps (service/heap.py): full GC passes stay off requests, and a knowledge-base
+"""Frozen heaps (service/web/heap.py): full GC passes stay off requests, and a knowledge-base
 swap still frees the old engine. Each case runs in its own process: gc.freeze is global."""
 
 import subprocess
@@ -10,10 +10,10 @@ from tests.conftest import KB_DIR
 
 SWAP = """
 import gc, sys
-from rules.loader import RuleDocument, read_directory
+from rules.kb.loader import RuleDocument, read_directory
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service import heap
+from rules.kb.store import Store
+from service.web import heap
 
 store = Store(sys.argv[1])
 store.create_schema()

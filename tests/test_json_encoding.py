@@ -1,4 +1,4 @@
-"""The JSON provider (service/json_encoding.py): orjson's speed, Flask's output."""
+"""The JSON provider (service/web/json_encoding.py): orjson's speed, Flask's output."""
 
 import datetime as dt
 import json
@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from service.json_encoding import OrjsonProvider
+from service.web.json_encoding import OrjsonProvider
 
 COMPACT = {"separators": (",", ":")}  # how Flask calls dumps to build a response
 
@@ -45,7 +45,7 @@ def test_what_orjson_refuses_goes_to_the_standard_library():
 def test_responses_take_the_fast_path(monkeypatch):
     ours, _ = providers()
     calls = []
-    monkeypatch.setattr("service.json_encoding.orjson.dumps",
+    monkeypatch.setattr("service.web.json_encoding.orjson.dumps",
                         lambda *args, **kwargs: calls.append(args) or b'{"a":1}')
     with APP.app_context():
         response = ours.response({"a": 1})

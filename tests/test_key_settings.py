@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from rules.loader import read_directory
+from rules.kb.loader import read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.admin.keys import create_key
-from service.app import SettingRefused, create_app
+from service.web.admin.keys import create_key
+from service.web.app import SettingRefused, create_app
 from tests.conftest import KB_DIR, ROOT
 
 ISSUED_LOOKALIKE = "odk_0123456789ab_operator-chosen-secret-value"  # the form opsdiag issues keys in
@@ -77,7 +77,7 @@ def test_a_bootstrap_key_that_cannot_work_is_refused_at_start_with_a_log_line(st
 ])
 def test_the_server_does_not_start_on_a_key_setting_it_cannot_use_and_its_log_says_why(tmp_path, name, value, why):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'kb.db'}", name: value}
-    done = subprocess.run([sys.executable, "-c", "import service.wsgi"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-c", "import service.web.wsgi"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     refused = [line for line in done.stderr.splitlines() if f"{name} refused" in line]

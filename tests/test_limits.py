@@ -9,12 +9,13 @@ from dataclasses import replace
 import pytest
 from flask import request
 
-from rules.loader import read_directory
+from rules.kb.loader import read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service import gunicorn_conf, limits
-from service.app import _header_fields, create_app
+from service import limits
 from service.limits import Limits
+from service.web import gunicorn_conf
+from service.web.app import _header_fields, create_app
 from tests.conftest import KB_DIR, contract_checked
 
 PROBLEM = "application/problem+json"

@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from rules.loader import RuleSetError, load_directory
+from rules.kb.loader import RuleSetError, load_directory
 
 GOOD = {
     "id": "generic.http.sample",

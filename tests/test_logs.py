@@ -9,8 +9,8 @@ import uuid
 import pytest
 from flask import g
 
-from service.envelope import request_id_of
 from service.logs import ACCESS_LOGGER, JsonFormatter, logconfig_dict
+from service.web.envelope import request_id_of
 
 SECRETS = ["jane.doe@example.com", "+86 138 0013 8000", "sk_live_51Habc0SECRET", "odk_abc_topsecretkey",
            "sessioncookievalue42"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rules.normalize import normalize
+from rules.engine.normalize import normalize
 
 TT = "https://open-api.tiktokglobalshop.com"
 
@@ -232,7 +232,7 @@ def test_more_envelopes(body, code, message):
 
 
 def test_a_long_message_is_cut_at_its_limit():
-    from rules.normalize import MAX_MESSAGE
+    from rules.engine.normalize import MAX_MESSAGE
 
     fact = normalize({"status": 400, "endpoint": "/x", "body": {"message": "m" * (MAX_MESSAGE + 5)}})
     assert fact.message == "m" * MAX_MESSAGE

@@ -127,7 +127,7 @@ def test_the_metrics_directory_made_for_the_run_is_removed_at_stop(served):
 
 
 def test_a_given_metrics_directory_is_cleared_at_start_and_kept(tmp_path, monkeypatch):
-    from service import gunicorn_conf
+    from service.web import gunicorn_conf
 
     stale = tmp_path / "counter_1234.db"
     stale.write_bytes(b"old")

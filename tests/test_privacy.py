@@ -1,6 +1,6 @@
 """Buyers' personal data and credentials: masked in everything stored and in every log line.
 
-Unit tests of rules/redact.py (each kind, and what must be left alone for diagnosis),
+Unit tests of rules/privacy.py (each kind, and what must be left alone for diagnosis),
 then one end-to-end run: gunicorn over a SQLite file, payloads and rule drafts full of
 names, phones, e-mails, addresses, ID numbers and tokens, and a byte search of the
 database and of every log line for any of them.
@@ -20,9 +20,9 @@ import zipfile
 
 import pytest
 
-from rules.curation import Actor
-from rules.loader import dump_yaml
-from rules.redact import classify, redact, redact_payload, redact_rule, redact_text
+from rules.kb.curation import Actor
+from rules.kb.loader import dump_yaml
+from rules.privacy import classify, redact, redact_payload, redact_rule, redact_text
 from service.logs import AccessFormatter, JsonFormatter, RedactingFilter, logconfig_dict
 from tests.conftest import KB_DIR
 from tests.test_serve import free_port
@@ -125,7 +125,7 @@ def nested(levels: int, leaf, key: str = "a"):
 def test_data_nested_past_the_depth_limit_is_dropped_not_returned_unmasked():
     """Past MAX_DEPTH levels nothing is read: what lies there is dropped, or under a personal
     key replaced by its label, never passed on as it came."""
-    from rules.redact import MAX_DEPTH
+    from rules.privacy import MAX_DEPTH
 
     leaf = {"note": "mail zhang.wei@example.com", "email": "zhang.wei@example.com"}
     shallow = redact(nested(MAX_DEPTH - 1, leaf))
@@ -200,7 +200,7 @@ def test_names_after_a_cue_or_standing_alone_in_chinese(text, expected):
     "李明的订单",  # a Chinese name run into the sentence
 ])
 def test_known_limit_names_without_a_cue_need_a_language_model(text):
-    """Documented in rules/redact.py: names are found under name keys (where marketplaces
+    """Documented in rules/privacy.py: names are found under name keys (where marketplaces
     put them) or after a cue; a bare name inside prose is not."""
     assert redact_text(text) == text
 
@@ -255,8 +255,8 @@ def test_rule_documents_keep_their_rule_and_lose_the_buyer_data_of_their_example
 
 def test_every_kb_content_example_still_holds_once_masked(kb_rules):
     """Drafts are stored with masked examples: the shipped rules must survive that."""
-    from rules.lint import lint
-    from rules.loader import RuleDocument, build_rules, read_directory
+    from rules.kb.lint import lint
+    from rules.kb.loader import RuleDocument, build_rules, read_directory
     from service.schemas import DiagnoseRequestSchema
 
     docs = [RuleDocument(d.file, redact_rule(d.body)) for d in read_directory(KB_DIR)]
@@ -265,11 +265,11 @@ def test_every_kb_content_example_still_holds_once_masked(kb_rules):
 
 
 def test_a_draft_whose_rule_depends_on_masked_example_data_is_refused_with_why(tmp_path):
-    from rules.loader import read_directory
+    from rules.kb.loader import read_directory
+    from rules.kb.store import Store
     from rules.runtime import KnowledgeBase
-    from rules.store import Store
-    from service.admin.keys import create_key
-    from service.app import create_app
+    from service.web.admin.keys import create_key
+    from service.web.app import create_app
 
     store = Store(f"sqlite:///{tmp_path / 'kb.db'}")
     store.create_schema()

@@ -9,9 +9,9 @@ import zipfile
 
 import pytest
 
-from rules.curation import read_zip
-from rules.loader import RuleSetError, load_yaml, read_directory
-from rules.store import AuditEntry, Conflict, DraftChange
+from rules.kb.curation import read_zip
+from rules.kb.loader import RuleSetError, load_yaml, read_directory
+from rules.kb.store import AuditEntry, Conflict, DraftChange
 from tests.test_admin import auth, env  # noqa: F401 - the admin fixture
 
 LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -76,7 +76,7 @@ def many_rules(count: int, broken_at: int | None = None) -> dict[str, str]:
     if broken_at is not None:
         rules[broken_at]["then"]["category"] = "validation.nonsense"
     assert GOOD["id"] not in {r["id"] for r in rules}
-    from rules.loader import dump_yaml
+    from rules.kb.loader import dump_yaml
     return {"generic/bulk.yaml": dump_yaml({"platform": "generic", "rules": rules})}
 
 
@@ -103,7 +103,7 @@ def test_an_import_lands_whole_or_leaves_nothing(env):  # noqa: F811
 
 def test_an_import_too_large_for_one_request_is_refused_up_front(env):  # noqa: F811
     app, _kb, store, keys = env
-    from rules import curation
+    from rules.kb import curation
     response = app.test_client().post(
         "/admin/v1/import", data=zipped(many_rules(curation.MAX_IMPORT_RULES + 1)),
         content_type="application/zip", headers=auth(keys["editor"]))

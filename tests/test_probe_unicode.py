@@ -9,11 +9,11 @@ import json
 
 from click.testing import CliRunner
 
-from rules import gaps
-from rules.gaps import Unmatched
+from rules.engine.normalize import normalize
 from rules.jsontext import loads
-from rules.normalize import normalize
-from rules.store import Store
+from rules.kb import gaps
+from rules.kb.gaps import Unmatched
+from rules.kb.store import Store
 from service.cli import main
 from tests.conftest import KB_DIR
 

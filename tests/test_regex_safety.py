@@ -17,8 +17,8 @@ import pytest
 import re2
 import yaml
 
-from rules.loader import read_directory
-from rules.schema import compile_regex
+from rules.engine.compiler import compile_regex
+from rules.kb.loader import read_directory
 from tests.conftest import KB_DIR, ROOT
 
 TIMEOUT = 30  # seconds, start-up included; backtracking on these inputs would take hours
@@ -70,10 +70,10 @@ def test_rule_regexes_are_compiled_by_re2_and_run_in_linear_time():
 
 ADMIN_SCRIPT = textwrap.dedent("""
     import json, sys, tempfile
-    from rules.loader import read_directory
+    from rules.kb.loader import read_directory
     from rules.runtime import KnowledgeBase
-    from rules.store import Store
-    from service.app import create_app
+    from rules.kb.store import Store
+    from service.web.app import create_app
     from tests.conftest import KB_DIR
 
     rules, key = json.load(sys.stdin), sys.argv[1]
@@ -108,9 +108,9 @@ def test_catastrophic_patterns_through_the_admin_api_are_answered_promptly():
 
 
 def test_patterns_re2_cannot_compile_are_refused_by_the_admin_api_naming_the_field(tmp_path):
+    from rules.kb.store import Store
     from rules.runtime import KnowledgeBase
-    from rules.store import Store
-    from service.app import create_app
+    from service.web.app import create_app
     from tests.conftest import contract_checked
 
     store = Store(f"sqlite:///{tmp_path / 'kb.db'}")

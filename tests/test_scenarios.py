@@ -3,7 +3,7 @@
 import pytest
 
 from rules.runtime import KnowledgeBase
-from service.app import create_app
+from service.web.app import create_app
 
 TT = "https://open-api.tiktokglobalshop.com"
 

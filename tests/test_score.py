@@ -5,11 +5,10 @@ import copy
 
 import pytest
 
-from rules import score
-from rules.engine import Engine
-from rules.loader import RuleDocument, build_rules
+from rules.engine import Engine, score
+from rules.engine.normalize import normalize
+from rules.kb.loader import RuleDocument, build_rules
 from rules.model import Condition
-from rules.normalize import normalize
 
 BASE = {
     "regions": "*", "domains": "*", "priority": 50,
@@ -126,7 +125,7 @@ def test_strength_drops_when_a_rival_of_another_category_comes_close():
 def test_condition_of_unless_is_tested_as_when_would_be():
     cond = Condition("headers", "x-ratelimit-remaining", (("gt", 0),))
     assert score.Scorer([]).rank([], normalize(PAYLOAD)) == []
-    from rules.trace import holds
+    from rules.engine.trace import holds
     assert holds(cond, normalize(PAYLOAD)) and not holds(cond, normalize({**PAYLOAD, "headers": {}}))
 
 
@@ -227,6 +226,6 @@ def test_a_score_on_a_band_boundary_gets_that_band_and_unmatched_its_own_figure(
 
 
 def test_every_field_a_rule_may_test_has_a_weight_of_its_own():
-    from rules.schema import MAP_FIELDS, SCALAR_FIELDS
+    from rules.kb.schema import MAP_FIELDS, SCALAR_FIELDS
 
     assert set(SCALAR_FIELDS + MAP_FIELDS) <= set(score.WEIGHTS)

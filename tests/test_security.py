@@ -8,14 +8,14 @@ import shutil
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from rules.loader import read_directory
+from rules.kb.loader import read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
-from service.admin import keys
-from service.admin.keys import create_key, revoke, verify
-from service.app import create_app
-from service.envelope import SECURITY_HEADERS
 from service.limits import LIMITS
+from service.web.admin import keys
+from service.web.admin.keys import create_key, revoke, verify
+from service.web.app import create_app
+from service.web.envelope import SECURITY_HEADERS
 from tests.conftest import KB_DIR
 
 ADMIN_KEY = "security-test-admin-key-0123456789"
@@ -134,7 +134,7 @@ def test_keys_are_compared_in_constant_time_even_for_unknown_key_ids(store, monk
 
 
 def test_the_route_calls_verify_for_unknown_key_ids_too(app, monkeypatch):
-    from service.admin import auth
+    from service.web.admin import auth
 
     called = []
     real = auth.verify

@@ -6,9 +6,9 @@ import copy
 import pytest
 from click.testing import CliRunner
 
-from rules.lint import check_templates, valued
-from rules.loader import RuleDocument, build_rules, read_directory
-from rules.sentence import Sentence, without
+from rules.engine.sentence import Sentence, without
+from rules.kb.lint import check_templates, valued
+from rules.kb.loader import RuleDocument, build_rules, read_directory
 from service.cli import main
 from tests.conftest import KB_DIR
 

@@ -5,9 +5,9 @@ import time
 import pytest
 from sqlmodel import SQLModel
 
-from rules.loader import RuleDocument, read_directory
+from rules.kb.loader import RuleDocument, read_directory
+from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from rules.store import Store
 from tests.conftest import KB_DIR, pg_url
 
 
@@ -101,7 +101,7 @@ def test_the_audit_log_refuses_updates_and_deletes(store):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from rules.store import AuditEntry
+    from rules.kb.store import AuditEntry
 
     store.record(AuditEntry(actor="k1", action="update", rule_id="r", after='{"a": 1}'))
     for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
@@ -113,7 +113,7 @@ def test_the_audit_log_refuses_updates_and_deletes(store):
 
 def test_a_publish_built_on_a_version_that_is_no_longer_current_is_refused(store):
     """Probe item 8: a rollback made while a publish runs must not be silently undone."""
-    from rules.store import AuditEntry, CurrentMoved
+    from rules.kb.store import AuditEntry, CurrentMoved
 
     docs = read_directory(KB_DIR)
     v1, _ = store.publish(docs, author="t")
@@ -128,7 +128,7 @@ def test_a_publish_built_on_a_version_that_is_no_longer_current_is_refused(store
 
 def test_a_publish_built_from_a_draft_edited_since_it_was_read_is_refused(store):
     """The older draft must not be published while the newer one is left behind."""
-    from rules.store import AuditEntry, Conflict
+    from rules.kb.store import AuditEntry, Conflict
 
     docs = read_directory(KB_DIR)
     v1, _ = store.publish(docs, author="t")
@@ -153,7 +153,7 @@ def test_a_publish_built_from_a_draft_edited_since_it_was_read_is_refused(store)
 def test_a_first_publish_on_an_empty_store_records_who_why_and_which_drafts(store):
     """based_on=None on an empty store makes the first version current; only the drafts
     named are removed, and the audit entries point at the new version."""
-    from rules.store import AuditEntry, Conflict
+    from rules.kb.store import AuditEntry, Conflict
 
     docs = read_directory(KB_DIR)
     first, second = docs[0], docs[1]

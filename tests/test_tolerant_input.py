@@ -2,7 +2,7 @@
 its own log format. They are diagnosed, not refused; wrong types of known fields still are."""
 
 from rules.engine import Engine
-from rules.loader import RuleDocument, build_rules
+from rules.kb.loader import RuleDocument, build_rules
 from service.schemas import DiagnoseRequestSchema
 from tests.test_score import BASE
 

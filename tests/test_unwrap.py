@@ -2,8 +2,8 @@
 
 import pytest
 
-from rules.normalize import normalize
-from rules.unwrap import unwrap
+from rules.engine.normalize import normalize
+from rules.engine.unwrap import unwrap
 
 RENDERINGS = [
     # (as an ERP logged it, code, message)

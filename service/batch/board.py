@@ -24,7 +24,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.redact import redact, redact_text
+from rules.privacy import redact, redact_text
 
 from .summary import NONE
 
@@ -132,7 +132,7 @@ class BoardPart:
         return False
 
     def keep(self, cells: list) -> None:
-        """The last row added, its columns masked (rules/redact.py)."""
+        """The last row added, its columns masked (rules/privacy.py)."""
         plain = self._plain
         self.kept.append((len(self.shape) - 1, self._line,
                           [c if not c or i in plain else redact_text(c) for i, c in enumerate(map(_cell, cells))]))

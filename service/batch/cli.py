@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from rules.loader import RuleSetError
-from rules.store import database_url
+from rules.kb.loader import RuleSetError
+from rules.kb.store import database_url
 
 from .columns import ColumnsError, parse_overrides
 from .readers import FORMATS, InputError

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 
-from rules.loader import DEFAULT_KB_DIR, load_directory
-from rules.normalize import parse_body, read_envelope
+from rules.engine.normalize import parse_body, read_envelope
+from rules.kb.loader import DEFAULT_KB_DIR, load_directory
 
 HEADER = ("error_id", "api_endpoint", "http_status", "error_code", "error_message", "first_occurred_at",
           "retry_count", "shop_id", "region", "platform", "response_headers", "response_body")

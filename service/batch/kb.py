@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from rules.engine import Engine
-from rules.loader import DEFAULT_KB_DIR, RuleDocument, build_rules, checksum, load_directory
-from rules.store import Store, missing_sqlite_file
+from rules.kb.loader import DEFAULT_KB_DIR, RuleDocument, build_rules, checksum, load_directory
+from rules.kb.store import Store, missing_sqlite_file
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from rules import jsontext
-from rules.normalize import parse_body, read_envelope
+from rules.engine.normalize import parse_body, read_envelope
 
 from .. import limits
 from ..schemas import HEADER_NAME

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from rules.redact import redact_text
+from rules.privacy import redact_text
 
 from .board import embed
 from .summary import DIMENSIONS, NONE, Share, Summary

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from rules.engine import Engine
-from rules.loader import DEFAULT_KB_DIR
+from rules.kb.loader import DEFAULT_KB_DIR
 
 from . import worker
 from .board import Board, columns_of

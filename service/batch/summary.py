@@ -11,7 +11,7 @@ import copy
 from collections import Counter
 from dataclasses import dataclass
 
-from rules.redact import redact_text
+from rules.privacy import redact_text
 
 DIMENSIONS = ("platform", "shop", "region", "endpoint", "code", "day", "retries")
 NONE = "(none)"

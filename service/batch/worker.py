@@ -33,9 +33,9 @@ from marshmallow import ValidationError
 
 from rules import jsontext
 from rules.engine import Engine
-from rules.loader import flatten_messages
-from rules.normalize import parse_body, read_envelope
-from rules.redact import redact_text
+from rules.engine.normalize import parse_body, read_envelope
+from rules.kb.loader import flatten_messages
+from rules.privacy import redact_text
 
 from ..schemas import DiagnoseRequestSchema
 from .board import BoardPart, columns_of
@@ -78,7 +78,7 @@ class Answer(NamedTuple):
     code: str | None
     message: str | None
     unmatched: str | None  # the message, masked, when no rule matched
-    request_problem: str  # the first problem of the sent request against its schema (rules/reqcheck.py), or ""
+    request_problem: str  # the first problem of the sent request against its schema (rules/reqcheck/validate.py), or ""
     cause: tuple  # what the summary counts of it (Summary.add)
     suffix: str  # the columns added to a CSV row: ",category,owner,...,language\r\n"
     status: Any = None  # the payload's status, and what the board shows of it (board.py)
@@ -122,7 +122,7 @@ class ChunkResult:
 
 
 def mask(message: str) -> str:
-    """Messages grouped and shown without personal data (rules/redact.py), ids or numbers."""
+    """Messages grouped and shown without personal data (rules/privacy.py), ids or numbers."""
     message = EMAIL.sub("<email>", redact_text(message[:2000]))
     message = HEX_ID.sub("<id>", message)
     return DIGITS.sub("<n>", message)[:200]
@@ -148,7 +148,7 @@ def _may_name_a_kept_parameter(text: str, keep: frozenset[str]) -> bool:
 
 @lru_cache(maxsize=8192)
 def endpoint_parts(endpoint: str, keep: frozenset[str]) -> tuple[str, str, tuple]:
-    """(host, path, kept query parameters), read exactly as rules.normalize reads them.
+    """(host, path, kept query parameters), read exactly as rules.engine.normalize reads them.
 
     urlsplit takes the scheme, host and path from what precedes the first "?" and the
     query from what follows it (less tabs and line breaks), when there is no "#"; so the

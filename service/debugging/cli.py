@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from rules.loader import DEFAULT_KB_DIR, RuleSetError
-from rules.store import database_url
+from rules.kb.loader import DEFAULT_KB_DIR, RuleSetError
+from rules.kb.store import database_url
 
 from ..batch.kb import resolve
 from ..batch.readers import InputError

@@ -15,8 +15,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
 
-from rules import infer
-from rules.redact import classify, redact_text
+from rules.engine import infer
+from rules.privacy import classify, redact_text
 
 from .capture import Exchange
 from .decode import decode

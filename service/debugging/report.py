@@ -5,7 +5,7 @@ and what the templates render): the verdict (who acts first and why), the timeli
 every call, the first failing step with everything after it marked as its consequence,
 and for each failed call the masked request and response as sent, the decoded bodies,
 the diagnosis of the same engine as `/diagnose`, and the identifiers the platform's
-support asks for. Everything shown goes through `rules/redact.py` first.
+support asks for. Everything shown goes through `rules/privacy.py` first.
 """
 
 import json
@@ -18,8 +18,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from marshmallow import ValidationError
 
 from rules import jsontext
-from rules.normalize import parse_body, read_envelope
-from rules.redact import redact, redact_text
+from rules.engine.normalize import parse_body, read_envelope
+from rules.privacy import redact, redact_text
 
 from ..schemas import DiagnoseRequestSchema
 from .capture import Exchange

@@ -14,10 +14,10 @@ from werkzeug.exceptions import BadRequest
 from rules import jsontext
 
 from .. import limits
-from ..admin.auth import authenticate
-from ..admin.keys import CLIENT
-from ..api.diagnose import json_payload
 from ..language import preferred_language
+from ..web.admin.auth import authenticate
+from ..web.admin.keys import CLIENT
+from ..web.api.diagnose import json_payload
 from . import capture, compare, report
 
 bp = Blueprint("debugging", __name__)

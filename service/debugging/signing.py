@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from rules.redact import redact_text
+from rules.privacy import redact_text
 
 INPUTS = ("path", "parameters", "body", "timestamp", "algorithm", "secret")
 TIMESTAMP_WINDOW = 900  # seconds either side of the timestamp sent that `check` tries

@@ -1,4 +1,4 @@
-"""Importers of the platforms' published request schemas into kb_content/schemas/ (rules/reqschema.py
+"""Importers of the platforms' published request schemas into kb_content/schemas/ (rules/reqcheck/schemas.py
 describes the form). Each importer reads one published source at one commit; `opsdiag schemas
 import` writes what it returns and prints the changelog against the files it replaces - above
 all the required fields a platform added, which is what ERP mapping tables miss."""
@@ -6,7 +6,7 @@ all the required fields a platform added, which is what ERP mapping tables miss.
 import json
 from pathlib import Path
 
-from rules.reqschema import SCHEMA_DIR, dumps
+from rules.reqcheck.schemas import SCHEMA_DIR, dumps
 
 from . import lazada, shopee, sp_api, tiktok_shop
 

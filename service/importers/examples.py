@@ -5,7 +5,7 @@ tests/fixtures/request_examples.jsonl by `opsdiag schemas examples`."""
 
 import json
 
-from rules.reqschema import catalog
+from rules.reqcheck.schemas import catalog
 
 from .git_source import GitSource
 from .shopee import MODULES

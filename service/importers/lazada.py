@@ -7,13 +7,13 @@ the documentation site serves it (`apiList[].parameters`: name, type, required),
 Lazada takes every application parameter as a query or form parameter (a product's content
 travels as the `payload` parameter's string), so an operation has query parameters only;
 the common parameters (app_key, timestamp, sign_method, sign, access_token) are checked as
-the envelope (rules/reqcheck.py).
+the envelope (rules/reqcheck/validate.py).
 """
 
 import json
 from urllib.parse import quote
 
-from rules.infer import domain_of
+from rules.engine.infer import domain_of
 
 from .git_source import GitSource
 

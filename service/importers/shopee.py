@@ -6,12 +6,12 @@ required, children), named in `source` with its commit.
 
 Query parameters of a GET and the JSON body of a POST are imported with their types and
 required-ness; the common parameters (partner_id, timestamp, sign, access_token, shop_id)
-are the envelope's business (rules/reqcheck.py), not the schema's.
+are the envelope's business (rules/reqcheck/validate.py), not the schema's.
 """
 
 import json
 
-from rules.infer import domain_of
+from rules.engine.infer import domain_of
 
 from .git_source import GitSource
 

@@ -5,7 +5,7 @@ body reaches - descriptions and examples left out."""
 
 import json
 
-from rules.reqschema import compact, reachable
+from rules.reqcheck.schemas import compact, reachable
 
 from .git_source import GitSource
 
@@ -59,7 +59,7 @@ def _params(params: list[dict], where: str) -> dict | None:
 
 
 def operations(model: dict, api: str) -> dict:
-    from rules.infer import domain_of
+    from rules.engine.infer import domain_of
 
     ops = {}
     for path, item in model["paths"].items():

@@ -11,7 +11,7 @@ the import; the doc link is the page's own slug (docv2/page/<document_path>).
 import json
 import re
 
-from rules.infer import domain_of
+from rules.engine.infer import domain_of
 
 from .git_source import GitSource
 
