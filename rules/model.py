@@ -4,7 +4,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-PLATFORMS = ("tiktok_shop", "amazon_sp", "shopee", "lazada", "generic")
+from . import platforms
+
+PLATFORMS = platforms.NAMES  # the registry's marketplaces and "generic"
 DOMAINS = (
     "auth", "orders", "products", "inventory", "fulfillment",
     "logistics", "finance", "webhook", "other",

@@ -7,11 +7,13 @@ from pathlib import Path
 import click
 from marshmallow import ValidationError
 
+from rules import platforms
 from rules.kb.loader import DEFAULT_KB_DIR, RuleSetError, load_directory
 from rules.kb.store import Store, database_url
 
 from .batch.cli import batch
 from .debugging.cli import COMMANDS as DEBUGGING_COMMANDS
+from .importers import IMPORTERS
 from .schemas import DiagnoseRequestSchema
 
 
@@ -235,7 +237,7 @@ def schemas():
 
 
 @schemas.command("import")
-@click.argument("platform", type=click.Choice(["amazon_sp", "tiktok_shop", "shopee", "lazada"]))
+@click.argument("platform", type=click.Choice(sorted(IMPORTERS)))
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--commit", default=None, help="the commit of SOURCE to read (default: the importer's own choice)")
 def schemas_import(platform, source, commit):
@@ -243,7 +245,7 @@ def schemas_import(platform, source, commit):
     names; prints the changelog (operations and required fields added or removed)."""
     from rules.reqcheck.schemas import SCHEMA_DIR
 
-    from .importers import IMPORTERS, write
+    from .importers import write
 
     load, repository = IMPORTERS[platform]
     documents = load(source, commit) if commit else load(source)
@@ -274,7 +276,7 @@ def schemas_coverage():
     from rules.reqcheck.schemas import catalog, coverage
 
     found = coverage(catalog())
-    for platform in ("amazon_sp", "tiktok_shop", "shopee", "lazada"):
+    for platform in platforms.MARKETPLACES:
         entry = found.get(platform)
         if entry is None:
             click.echo(f"{platform}: no operations imported (`opsdiag schemas import {platform} SOURCE`)")

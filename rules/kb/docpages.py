@@ -17,18 +17,15 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import yaml
 
+from .. import platforms
+
 PAGES_FILE = Path(__file__).with_name("doc_pages.yaml")
 
 # Query parameters that name the page rather than decorate it (Lazada's doc pages).
 PAGE_PARAMS = ("docId", "path")
 
-# How each platform's pages are spelled in its sources.
-PAGE_PATTERNS = {
-    "tiktok_shop": r"https://partner(?:\.us)?\.tiktokshop\.com/docv2/page/[0-9a-f]{24}",
-    "shopee": r"https://open\.shopee\.(?:com|cn)/(?:developer-guide/\d+|documents/v2/v2\.[a-z_.]+)",
-    "lazada": r"https://open\.lazada\.com/(?:doc/doc\?docId=\d+|apps/doc/api\?path=[%0-9A-Za-z_/]+)",
-    "amazon_sp": r"https://developer-docs\.amazon\.com/sp-api/(?:docs|reference|changelog)/[a-z0-9-]+",
-}
+# How each platform's pages are spelled in its sources (the registry's).
+PAGE_PATTERNS = {p.name: p.doc_page for p in platforms.MARKETPLACES.values()}
 
 
 def page_key(url: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from re import _parser as sre_parse
 from urllib.parse import urlsplit
 
+from .. import platforms
 from ..engine import Engine
 from ..engine.normalize import normalize
 from ..engine.sentence import GAP_MARKS, names, without
@@ -20,13 +21,10 @@ from ..model import Rule
 from .claims import unsourced_terms
 from .docpages import is_known
 
-# The platforms' own documentation hosts; generic rules cite standards and client docs.
+# The platforms' own documentation hosts (the registry's); generic rules cite standards and client docs.
 DOC_HOSTS = {
-    "tiktok_shop": ("partner.tiktokshop.com", "partner.us.tiktokshop.com"),
-    "amazon_sp": ("developer-docs.amazon.com", "github.com"),
-    "shopee": ("open.shopee.com", "open.shopee.cn"),
-    "lazada": ("open.lazada.com",),
-    "generic": (
+    **{p.name: p.doc_hosts for p in platforms.MARKETPLACES.values()},
+    platforms.GENERIC: (
         "www.rfc-editor.org", "datatracker.ietf.org", "developer.mozilla.org", "nodejs.org",
         "docs.python.org", "requests.readthedocs.io", "urllib3.readthedocs.io", "curl.se",
         "docs.oracle.com", "www.iana.org",

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 import fastjsonschema
 from jsonschema import Draft4Validator
 
+from .. import platforms
 from ..engine import infer
 from ..model import PLATFORMS
 from ..privacy import redact
@@ -343,10 +344,9 @@ def _query_text(value: Any) -> str:
 
 
 def operation_path(platform: str, path: str) -> str:
-    """The path as the schemas write it: Lazada's reference leaves out the /rest prefix."""
-    if platform == "lazada" and path.startswith("/rest/"):
-        return path[len("/rest"):]
-    return path
+    """The path as the schemas write it: a reference may leave out the host's prefix (Lazada's /rest)."""
+    prefix = platforms.MARKETPLACES[platform].path_prefix if platform in platforms.MARKETPLACES else ""
+    return path[len(prefix):] if prefix and path.startswith(prefix + "/") else path
 
 
 def _body(op: Operation, body: Any, lang: str) -> tuple[Any, list[dict]]:
@@ -377,10 +377,11 @@ def check(request: dict, lang: str = "en", now: float | None = None) -> dict:
     body = request.get("body")
     region = request.get("region") or infer.region_of(platform, host, query)  # as /diagnose infers it
     out: dict = {"platform": platform, "region": region, "operation": None}
-    if platform == "generic":
+    if platform not in platforms.MARKETPLACES:
         return {**out, "ok": False, "problems": [problem("unknown_platform", "endpoint", "endpoint", lang, None)]}
     path = operation_path(platform, path)
-    params = {**query, **body} if platform == "lazada" and isinstance(body, dict) else query  # Lazada: form body
+    in_body = platforms.MARKETPLACES[platform].params_in_body
+    params = {**query, **body} if in_body and isinstance(body, dict) else query  # form-body parameters
     found = envelope_problems(platform, path, params, headers, lang, now)
     op, path_values = catalog().find(platform, method, path)
     if op is None:
@@ -403,7 +404,7 @@ def check(request: dict, lang: str = "en", now: float | None = None) -> dict:
         schema_found += [problem("missing", "headers", f"headers.{name}", lang, op.doc, expected="present")
                          for name in op.spec["headers"].get("required", ()) if name not in headers
                          and name != "content-type"]
-    if platform != "lazada":
+    if not in_body:
         value, body_found = _body(op, body, lang)
         schema_found += body_found
         checker = validator(op, "body")

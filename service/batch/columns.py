@@ -5,13 +5,13 @@ Ops boards, ERPs and spreadsheets name the same column differently (`shop_name`,
 one list of names here, tried in order after the canonical name itself; `--columns
 shop_id=卖家账号,region=国家` names the rest. A region column that is not the canonical
 `region` often holds something else than a country code (`amazon.com`, a marketplace
-id): an Amazon marketplace id becomes its country (rules/engine/infer.py), any other value that
+id): an Amazon marketplace id becomes its country (rules/platforms/), any other value that
 is not two letters is left out, and the region is then inferred from the endpoint.
 """
 
 import re
 
-from rules.engine.infer import AMAZON_MARKETPLACES
+from rules.platforms import marketplace_country
 
 # canonical column -> other names it goes by, most specific first (matched as column_key)
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -75,6 +75,4 @@ def region_value(value: str, canonical: bool) -> str | None:
     it); from another name, a marketplace id's country, a two-letter code, else nothing."""
     if canonical:
         return value
-    if value in AMAZON_MARKETPLACES:
-        return AMAZON_MARKETPLACES[value]
-    return value.upper() if COUNTRY.match(value) else None
+    return marketplace_country(value) or (value.upper() if COUNTRY.match(value) else None)

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from rules import jsontext
+from rules import jsontext, platforms
 from rules.engine.normalize import parse_body, read_envelope
 
 from .. import limits
@@ -39,10 +39,6 @@ COLUMNS = {
     "request_body": "request.body",
 }
 REQUIRED = ("api_endpoint", "http_status")
-PLATFORM_ALIASES = {
-    "tiktok": "tiktok_shop", "tiktokshop": "tiktok_shop", "tts": "tiktok_shop",
-    "amazon": "amazon_sp", "sp_api": "amazon_sp", "spapi": "amazon_sp", "amazon_sp_api": "amazon_sp",
-}
 SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 SUCCESS_CODES = frozenset({"0", "200", "ok", "success", "true"})
 DROPPED_HEADERS = frozenset({"cookie", "set-cookie"})
@@ -148,7 +144,7 @@ class CsvLayout:
             payload["method"] = cells["method"]
         if get("platform"):
             key = column_key(cells["platform"])
-            payload["platform"] = PLATFORM_ALIASES.get(key, key)
+            payload["platform"] = platforms.by_alias(key) or key
         region = get("region") and region_value(cells["region"], self.region_as_is)
         if region:
             payload["region"] = region

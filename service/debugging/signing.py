@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from rules import platforms
 from rules.privacy import redact_text
 
 INPUTS = ("path", "parameters", "body", "timestamp", "algorithm", "secret")
@@ -287,15 +288,9 @@ def scheme_for(name: str, form: Any = None) -> Scheme:
 
 
 def guess_scheme(call: Call, host: str) -> str | None:
-    """The scheme the host's platform uses (TikTok Shop: legacy for `/api/` paths)."""
-    host = host.lower()
-    if "tiktokglobalshop" in host or "tiktok-shops" in host or "tiktokshop" in host:
-        return "tiktok_shop_legacy" if call.path.startswith("/api/") else "tiktok_shop"
-    if "shopee" in host:
-        return "shopee_v2"
-    if "lazada" in host:
-        return "lazada"
-    return None
+    """The scheme the host's platform signs with (rules/platforms/: TikTok Shop's legacy for `/api/`)."""
+    platform = platforms.of_host(host.lower())
+    return platform.signing_scheme(call.path) if platform else None
 
 
 # -- finding the input that differs -------------------------------------------------------
