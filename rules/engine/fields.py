@@ -27,6 +27,7 @@ PATTERNS = (
     rf"\b(?:missing|required|invalid|unknown)\s+(?:required\s+)?(?:field|param(?:eter)?|property|attribute|argument|key)(?:s\b|\(s\)|\b)"
     rf"\s*[:=]?\s*['\"`“\[]?(?P<field>{NAME})",
     rf"\binvalid\s+(?:grant\s+)?param(?:eter)?\s*:\s*(?P<field>{NAME})",
+    rf"\bvalue\s+(?:for|of)\s+(?:the\s+)?(?:param(?:eter)?|field|property|attribute|argument)\s*:?\s*['\"`“]?(?P<field>{NAME})",
     rf"\bparam(?:eter)?\s+['\"`“](?P<field>{NAME})['\"`”]",
     rf"['\"`“](?P<field>{NAME})['\"`”]\s+(?:is|are)\s+(?:a\s+)?(?:required|missing|mandatory|invalid|not\s+valid|empty|too\s+long)",
     rf"\b(?:the\s+)?(?P<field>{NAME})\s+(?:field\s+)?(?:is|are)\s+(?:a\s+)?(?:required|mandatory)\s+(?:field|param)",
