@@ -17,7 +17,7 @@ from .normalize import Fact
 # snake_case, camelCase or PascalCase with a hump, or a dotted path: shapes English words do not take
 IDENTIFIER = (r"(?-i:[A-Za-z][A-Za-z0-9]{0,63}(?:\.[A-Za-z_][\w]{0,63}){1,8}"
               r"|[a-z][a-z0-9]{0,63}(?:_[a-z0-9]{1,63}){1,8}|[a-z]{1,63}(?:[A-Z][a-z0-9]{0,63}){1,8}"
-              r"|[A-Z][a-z0-9]{1,63}(?:[A-Z][a-z0-9]{1,63}){1,8})")
+              r"|[A-Z][a-z0-9]{1,63}(?:[A-Z][a-z0-9]{1,63}){1,8}|[A-Z][a-z0-9]{1,63}(?:[A-Z][a-z0-9]{1,63}){0,8}[A-Z]{2,8})")
 NAME = r"[A-Za-z_$][\w$\-]{0,63}(?:(?:\.|->)[A-Za-z_$][\w$\-]{0,63}|\[\d{0,9}\]){0,12}"
 # The ways messages name a field; the earliest hit in the message names it.
 PATTERNS = (
