@@ -24,6 +24,9 @@ from rules.engine.normalize import normalize
     ("Invalid category ID", "category_id"),
     ("invalid shipping provider id: null", "shipping_provider_id"),
     ("the shop id is invalid", "shop_id"),
+    ("Invalid value for parameter limit[name] provided", "limit"),
+    ("invalid value for field: quantity", "quantity"),
+    ("Invalid SellerSKU specified: SellerSKU must not be empty.", "SellerSKU"),
 ])
 def test_the_field_a_message_names(message, field):
     assert from_message(message) == field

@@ -30,6 +30,17 @@ TT = "https://open-api.tiktokglobalshop.com"
     ("upstream connect error", None, "upstream connect error", None),
     # an array of errors
     ([{"code": "A", "message": "first"}], "A", "first", None),
+    # the TOP gateway (Taobao, AliExpress) wraps its error, even inside an SDK's own envelope
+    ({"ok": False, "message": "Bad request", "error_response": {"type": "ISV", "code": "IllegalAccessToken",
+      "msg": "The specified access token is invalid or expired"}},
+     "IllegalAccessToken", "The specified access token is invalid or expired", "ISV"),
+    ({"error_response": {"code": 25, "msg": "Invalid signature"}}, "25", "Invalid signature", None),
+    # a numeric error beside its message
+    ({"errormsg": "Invalid value for parameter limit[name] provided", "error": 99},
+     "99", "Invalid value for parameter limit[name] provided", None),
+    # a batch answer holds its failures deeper down (Ozon result.items[].errors[])
+    ({"result": {"items": [{"status": "failed", "errors": [{"code": "bad_request_error",
+      "message": "Неверно указана валюта"}]}], "total": 1}}, "bad_request_error", "Неверно указана валюта", None),
 ])
 def test_envelopes(body, code, message, error_type):
     fact = normalize({"status": 400, "endpoint": "/x", "body": body})

@@ -100,6 +100,7 @@ def test_ties_go_to_priority_then_to_the_platform_rule_then_to_the_id():
     ({"host": {"regex": "api\\.example\\.com$"}}, 2.0), ({"derived": {"clock_skew_seconds": {"gte": 300}}}, 9.0),
     ({"derived": {"direction": "inbound"}}, 1.0), ({"query": {"CreatedAfter": {"exists": False}}}, 1.0),
     ({"message": {"not_regex": "x"}}, 0.0), ({"status": {"ne": 200}}, 0.0),
+    ({"body_format": "html"}, 3.0), ({"body_format": "json"}, 0.5),
 ])
 def test_the_weight_of_each_kind_of_evidence(when, weight):
     [built] = build_rules([rule("generic.t.w", {**when, "method": {"not_regex": "^$"}})])

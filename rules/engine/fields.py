@@ -17,7 +17,7 @@ from .normalize import Fact
 # snake_case, camelCase or PascalCase with a hump, or a dotted path: shapes English words do not take
 IDENTIFIER = (r"(?-i:[A-Za-z][A-Za-z0-9]{0,63}(?:\.[A-Za-z_][\w]{0,63}){1,8}"
               r"|[a-z][a-z0-9]{0,63}(?:_[a-z0-9]{1,63}){1,8}|[a-z]{1,63}(?:[A-Z][a-z0-9]{0,63}){1,8}"
-              r"|[A-Z][a-z0-9]{1,63}(?:[A-Z][a-z0-9]{1,63}){1,8})")
+              r"|[A-Z][a-z0-9]{1,63}(?:[A-Z][a-z0-9]{1,63}){1,8}|[A-Z][a-z0-9]{1,63}(?:[A-Z][a-z0-9]{1,63}){0,8}[A-Z]{2,8})")
 NAME = r"[A-Za-z_$][\w$\-]{0,63}(?:(?:\.|->)[A-Za-z_$][\w$\-]{0,63}|\[\d{0,9}\]){0,12}"
 # The ways messages name a field; the earliest hit in the message names it.
 PATTERNS = (
@@ -27,6 +27,7 @@ PATTERNS = (
     rf"\b(?:missing|required|invalid|unknown)\s+(?:required\s+)?(?:field|param(?:eter)?|property|attribute|argument|key)(?:s\b|\(s\)|\b)"
     rf"\s*[:=]?\s*['\"`“\[]?(?P<field>{NAME})",
     rf"\binvalid\s+(?:grant\s+)?param(?:eter)?\s*:\s*(?P<field>{NAME})",
+    rf"\bvalue\s+(?:for|of)\s+(?:the\s+)?(?:param(?:eter)?|field|property|attribute|argument)\s*:?\s*['\"`“]?(?P<field>{NAME})",
     rf"\bparam(?:eter)?\s+['\"`“](?P<field>{NAME})['\"`”]",
     rf"['\"`“](?P<field>{NAME})['\"`”]\s+(?:is|are)\s+(?:a\s+)?(?:required|missing|mandatory|invalid|not\s+valid|empty|too\s+long)",
     rf"\b(?:the\s+)?(?P<field>{NAME})\s+(?:field\s+)?(?:is|are)\s+(?:a\s+)?(?:required|mandatory)\s+(?:field|param)",

@@ -148,6 +148,8 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
         body = {(k.lower() if k.__class__ is str else k): v for k, v in reversed(body.items())}
 
     request_id = _text(body.get("request_id") or body.get("requestid"))
+    if isinstance(body.get("error_response"), dict):  # the TOP gateway (Taobao, AliExpress): {code, msg} inside
+        return read_envelope(body["error_response"], "json")[:3] + (request_id,)
     errors = body.get("errors")
     if errors is None and isinstance(body.get("error"), list):  # Walmart {"error": [{"code", ...}]}
         errors = body["error"]
@@ -189,12 +191,17 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
         return _text(body.get("result_code")), _text(body.get("result_message")), None, request_id
     if "type" in body and "code" in body:
         # Lazada {"type": ISV|ISP|SYSTEM, "code", "message"}
-        return _text(body.get("code")), _text(body.get("message")), _text(body.get("type")), request_id
+        return (_text(body.get("code")), _text(body.get("message") or body.get("msg") or body.get("sub_msg")),
+                _text(body.get("type")), request_id)
     code = body.get("code", body.get("error_code", body.get("errcode")))
-    message = (body.get("message") or body.get("msg") or body.get("error_message")
-               or body.get("detail") or body.get("title") or body.get("errmsg"))
+    message = (body.get("message") or body.get("msg") or body.get("error_message") or body.get("error_msg")
+               or body.get("detail") or body.get("title") or body.get("errmsg") or body.get("errormsg"))
+    if code is None and isinstance(body.get("error"), int) and not isinstance(body.get("error"), bool):
+        code = body["error"]  # {"error": 99, "errormsg": "..."}
     if code is None and message is None:  # an ERP's own log record: providerErrorCode, upstreamMessage...
         code, message = _suffixed(body, _CODE_SUFFIXES), _suffixed(body, _MESSAGE_SUFFIXES)
+    if code is None and message is None and (nested := _nested_errors(body)):
+        return read_envelope({"errors": nested}, "json")[:3] + (request_id,)  # Ozon result.items[].errors[]
     params = data.get("params") if isinstance(data, dict) else None
     if isinstance(params, dict) and params and isinstance(message, str):
         # WordPress/WooCommerce rest_invalid_param: {"data": {"params": {"regular_price": "... not of type string."}}}
@@ -204,7 +211,26 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
 
 MAX_PARAMS = 8  # per-parameter reasons read beside the message
 _CODE_SUFFIXES = ("errorcode", "error_code", "errcode")
-_MESSAGE_SUFFIXES = ("errormessage", "error_message", "message", "errmsg")
+_MESSAGE_SUFFIXES = ("errormessage", "error_message", "message", "errmsg", "errormsg", "error_msg")
+NESTED_DEPTH = 4  # how deep a batch answer may hold its failures
+
+
+def _nested_errors(doc: Any, depth: int = 0) -> list | None:
+    """The first `errors` list of objects nested in a batch answer ({"result": {"items": [{"errors": [...]}]}})."""
+    if depth > NESTED_DEPTH:
+        return None
+    values = doc.values() if isinstance(doc, dict) else doc if isinstance(doc, list) else ()
+    if isinstance(doc, dict):
+        found = doc.get("errors")
+        if isinstance(found, list) and found and all(isinstance(e, dict) for e in found):
+            return found
+    for value in list(values)[:MAX_NESTED]:
+        if isinstance(value, dict | list) and (found := _nested_errors(value, depth + 1)):
+            return found
+    return None
+
+
+MAX_NESTED = 20  # items looked into per level
 
 
 def _suffixed(body: dict, suffixes: tuple[str, ...]) -> Any:

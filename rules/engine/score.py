@@ -45,6 +45,7 @@ WEIGHTS = {
     "method": 0.5,
     "body_format": 3.0,  # an HTML page is a front end's answer, not the API's
 }
+API_BODY = 0.5  # `body_format: json` (or text): only that the API answered, not why
 CODE_WORDS = 5.0  # a regex on the code reads its words (`MissingParameter`): less than the code itself
 OPERATION_PATH = 4.0  # a path anchored at its start names one operation
 RANGE_FACTOR = 0.5  # a status class (gte 500) says less than one status
@@ -72,6 +73,8 @@ def condition_weight(cond: Condition) -> float:
         weight = OPERATION_PATH
     elif cond.source == "host" and (str(ops.get("regex", "")).endswith("$") or "eq" in ops):
         weight = ONE_HOST
+    elif cond.source == "body_format" and ops.get("eq") in ("json", "text"):
+        weight = API_BODY
     if ops.get("exists") is False:
         weight *= ABSENCE_FACTOR
     elif cond.source == "status" and not {"eq", "in"} & set(ops):
