@@ -58,7 +58,7 @@ def child(total: int) -> dict:
             marks[done] = rss_kib()
     elapsed = time.perf_counter() - started
     facts_left = 0
-    for ruleset in kb.engine._host._ruleset_list:
+    for ruleset in kb.engine.matcher._host._ruleset_list:
         with contextlib.suppress(durable_rules_engine.error):  # a session never opened holds nothing
             facts_left += len(json.loads(durable_rules_engine.get_facts(ruleset._handle, "0")))
     return {"rss_kib": marks, "seconds": round(elapsed, 1), "diagnoses_per_second": round(total / elapsed),

@@ -3,7 +3,7 @@
     python -m bench.profile [--json FILE]
 
 Stages, timed separately over the knowledge base's payload mix (best of 5 rounds):
-normalize (rules/engine/normalize.py), gates and extraction (Partition.prepare: the gate
+normalize (rules/engine/normalize.py), gates and extraction (match.prepare: the gate
 lookups, the RE2 sets, the slots the candidate rules read), the fact's JSON, durable-
 rules (assert, the fired rules' actions, retract), and rendering (the ranked
 explanations). The pyinstrument call tree of Engine.diagnose goes to
@@ -13,7 +13,8 @@ bench/profile.txt.
 import json
 from pathlib import Path
 
-from rules.engine import Engine, _fire
+from rules.engine import Engine, match
+from rules.engine.match import _fire
 from rules.engine.normalize import normalize
 
 from .common import command, emit, kb_payloads, kb_rules, rate
@@ -25,8 +26,8 @@ def run() -> dict:
     engine = Engine(rules, "profile")
     facts = [normalize(p) for p in mix]
     parts = [engine.layout.lookup(f.platform, f.region, f.domain) for f in facts]
-    prepared = [p.prepare(f)[0] for p, f in zip(parts, facts, strict=True)]
-    jobs = [(engine._handles[p.ruleset], json.dumps(ef, ensure_ascii=False))
+    prepared = [match.prepare(p, f)[0] for p, f in zip(parts, facts, strict=True)]
+    jobs = [(engine.matcher._handles[p.ruleset], json.dumps(ef, ensure_ascii=False))
             for p, ef in zip(parts, prepared, strict=True) if ef]
     matched = [engine.rank(f) for f in facts]
 
@@ -38,7 +39,7 @@ def run() -> dict:
     whole = rate(lambda: [engine.diagnose(p) for p in mix], n)
     stages = {
         "normalize": rate(lambda: [normalize(p) for p in mix], n),
-        "gates and extraction": rate(lambda: [p.prepare(f) for p, f in zip(parts, facts, strict=True)], n),
+        "gates and extraction": rate(lambda: [match.prepare(p, f) for p, f in zip(parts, facts, strict=True)], n),
         "fact as JSON": rate(lambda: [json.dumps(x, ensure_ascii=False) for x in prepared if x], n),
         "durable-rules": rate(lambda: [_fire(h, t) for h, t in jobs], n),
         "match (all of the above but normalize)": rate(lambda: [engine.match(f) for f in facts], n),

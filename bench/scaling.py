@@ -53,7 +53,7 @@ def build(size: int, mix: list[dict]) -> dict:
         matched += bool(ours)
     return {
         "engine": engine, "linear": linear, "facts": facts,
-        "row": {"rules": size, "partitions": engine.partition_count, "rulesets": len(engine._handles),
+        "row": {"rules": size, "partitions": engine.partition_count, "rulesets": len(engine.matcher._handles),
                 "load_seconds": round(loaded - started, 1), "compile_seconds": round(compiled - loaded, 1),
                 "engine_rss_mib": round((rss_kib() - before) / 1024), "payloads": len(mix), "matched": matched},
     }

@@ -29,7 +29,7 @@ def test_no_state_is_left_behind(engine, kb_rules):
         for payload in every:
             engine.diagnose(payload)
     used = 0
-    for ruleset in engine._host._ruleset_list:
+    for ruleset in engine.matcher._host._ruleset_list:
         try:
             facts = ruleset.get_facts("0")
         except durable_rules_engine.error:  # the session was never opened

@@ -73,7 +73,7 @@ def test_followers_swap_to_a_published_version(store):
         assert kb.status().kb_version == str(second)
         assert kb.status().reloads == 1
         assert kb.diagnose({"status": 503, "endpoint": "/x"})["kb_version"] == str(second)
-        assert old_engine._closed  # the replaced version's rulesets were freed
+        assert old_engine.matcher._closed  # the replaced version's rulesets were freed
     finally:
         kb.stop()
 

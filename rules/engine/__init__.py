@@ -6,6 +6,7 @@ compiler.py only turns rules into durable-rules rulesets, once per version, and
 pipeline.py's `Engine` runs the stages in that order. Nothing here knows Flask.
 """
 
-from .pipeline import MAX_DIAGNOSES, Engine, EngineClosed
+from .match import EngineClosed
+from .pipeline import MAX_DIAGNOSES, Engine
 
 __all__ = ["MAX_DIAGNOSES", "Engine", "EngineClosed"]

@@ -9,15 +9,13 @@ a flat fact. durable-rules matches the combinations of conditions; the two tests
 cannot make well are precomputed into boolean flags: regular expressions (one RE2 set
 per slot, so every pattern is tried in a single linear pass) and JSON type tests.
 
-Per request only the slots that some rule could still match are read: each rule is
-gated on one cheap test it cannot match without (an exact error code, path or host, a
-regex on a plain field, a value that must be present, a status), and lookups on those
-give the candidate rules of the payload's partition; a rule whose gate fails cannot
-match whatever its other slots hold, so those slots are not extracted, their regexes
-not run and their values not sent. The extraction plan of each gate outcome is
-compiled once and cached. Rules are packed into small shards by gate, each rule's
-condition starting with its shard's flag, so that durable-rules only walks the shards
-of the candidates (see SHARD_SIZE). JMESPath expressions that are plain paths
+Each rule is gated on one cheap test it cannot match without (an exact error code, path
+or host, a regex on a plain field, a value that must be present, a status); this module
+indexes the rules of each partition under their gates, and match.py reads, per request,
+only the slots of the candidates those gates admit. Rules are packed into small shards
+by gate, each rule's condition starting with its shard's flag, so that durable-rules
+only walks the shards of the candidates (see SHARD_SIZE). Nothing here runs per request
+except the extractors the match stage calls. JMESPath expressions that are plain paths
 (`errors[0].code`) are walked directly instead of through the JMESPath interpreter.
 """
 
@@ -203,7 +201,6 @@ SELECTIVE_EQ = (("code", str), ("path", str), ("host", str), ("error_type", str)
 REGEX_GATES = ("path", "host", "code", "message", "error_type", "method", "body_format")
 PRESENCE_SOURCES = ("headers", "request_headers", "query", "context", "derived")
 COARSE_EQ = (("status", int), ("method", str), ("body_format", str))
-MAX_PLANS = 4096  # cached extraction plans per partition; past it the cache starts over
 # durable-rules keeps the children of an alpha node in a 512-slot open-addressing table
 # whose lookups never stop once it is full (findAlpha loops): a ruleset in which more
 # than ~500 rules start with a test on the same field hangs at creation. Each rule
@@ -386,7 +383,7 @@ class Partition:
         Rule bits are the rules' indexes in the group.
         """
         group = self.group
-        self._ungated = 0
+        self.ungated = 0
         eq: dict[str, dict[Any, int]] = {}
         regex: dict[str, dict[int, int]] = {}  # field -> pattern index in its set -> rules
         present: dict[tuple[str, str], int] = {}
@@ -394,7 +391,7 @@ class Partition:
             gate = group.gates[g]
             bit = 1 << g
             if gate is None:
-                self._ungated |= bit
+                self.ungated |= bit
             elif gate[0] == "eq":
                 index = eq.setdefault(gate[1], {})
                 for value in gate[2]:
@@ -406,98 +403,13 @@ class Partition:
             else:
                 present[gate[1:]] = present.get(gate[1:], 0) | bit
         # eq: field -> (value -> bucket number), and the rules of each bucket (0: none)
-        self._eq_gates = [(name, {v: n + 1 for n, v in enumerate(index)}, [0, *index.values()])
+        self.eq_gates = [(name, {v: n + 1 for n, v in enumerate(index)}, [0, *index.values()])
                           for name, index in eq.items()]
-        self._regex_gates = []
+        self.regex_gates = []
         for name, index in regex.items():
             slot = self.slots[(name, "")]
-            self._regex_gates.append((slot.key, slot.extract, slot.regex_set._set.Match, index))
-        self._present_gates = [(self.slots[key].extract, rules) for key, rules in present.items()]
-        self._plans: dict[tuple, tuple] = {}
-
-    def _plan(self, fact: Fact) -> tuple[tuple, dict[str, tuple]]:
-        """(the slots to read for this fact, the gate fields already read: key -> (value, matches))."""
-        key: list = [numbers.get(getattr(fact, field), 0) for field, numbers, _ in self._eq_gates]
-        early: dict[str, tuple] = {}
-        for slot_key, extract, match, _ in self._regex_gates:
-            value = extract(fact)
-            found = match(_utf8(value)) if value is not None else ()
-            early[slot_key] = (value, found)
-            key.append(tuple(found))
-        key.extend(extract(fact) is not None for extract, _ in self._present_gates)
-        key = tuple(key)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._compile_plan(key)
-            if len(self._plans) >= MAX_PLANS:
-                self._plans.clear()
-            self._plans[key] = plan
-        return plan, early
-
-    def _compile_plan(self, key: tuple) -> tuple:
-        candidates = self._ungated
-        parts = iter(key)
-        for (_, _, buckets), number in zip(self._eq_gates, parts, strict=False):
-            candidates |= buckets[number]
-        for (_, _, _, index), found in zip(self._regex_gates, parts, strict=False):
-            for number in found:
-                candidates |= index.get(number, 0)
-        for (_, rules), there in zip(self._present_gates, parts, strict=False):
-            if there:
-                candidates |= rules
-        if not candidates:
-            return ()
-        shards = tuple(flag for flag, bits in self.group.shards if bits & candidates)
-        return shards, tuple(
-            (slot.key, slot.extract, slot.regex_set._set.Match if slot.regex_set else None,
-             slot.regex_flags, slot.types)
-            for slot in self.slots.values() if slot.readers & candidates
-        )
-
-    def prepare(self, fact: Fact) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """(engine fact, raw values by slot key), or (None, {}) when no rule can match.
-
-        Only the slots of candidate rules are read (see the module docstring); rules
-        that are not candidates fail on their gate whatever the other slots hold.
-        """
-        plan, early = self._plan(fact)
-        if not plan:
-            return None, {}
-        shards, reads = plan
-        out: dict[str, Any] = {"sid": "0", "id": "f"}
-        out.update(dict.fromkeys(shards, 1))
-        raw: dict[str, Any] = {}
-        for key, extract, match, flags, types in reads:
-            if key in early:
-                value, found = early[key]
-            else:
-                value = extract(fact)
-                found = match(_utf8(value)) if match is not None and value is not None else ()
-            raw[key] = value
-            if value is None:
-                continue
-            out[key] = value if value.__class__ in _SCALARS else scalar_for_engine(value)
-            for index in found:
-                out[flags[index]] = 1
-            for wanted, flag in types:
-                if has_type(value, wanted):
-                    out[flag] = 1
-        return out, raw
-
-    def engine_fact(self, fact: Fact) -> dict:
-        """The flat fact durable-rules sees: the values of the slots candidate rules read,
-        plus their precomputed regex and type flags."""
-        return self.prepare(fact)[0] or {"sid": "0", "id": "f"}
-
-
-_SCALARS = frozenset({str, int, float, bool})
-
-
-def _utf8(value: Any) -> bytes:
-    """The text a regex searches: strings as they are, anything else as its JSON."""
-    text = value if value.__class__ is str else as_text(value)
-    return text.encode("utf-8", "surrogatepass")
-
+            self.regex_gates.append((slot.key, slot.extract, slot.regex_set._set.Match, index))
+        self.present_gates = [(self.slots[key].extract, rules) for key, rules in present.items()]
 
 def _same(value: Any) -> Any:
     return value
@@ -549,17 +461,3 @@ def partition(rules: list[Rule]) -> Layout:
                     shared[key] = Partition(f"{group.name}.{len(shared)}", members, group)
                 partitions[(platform, region, domain)] = shared[key]
     return Layout(regions, partitions)
-
-
-def captures(rule: Rule, fact: Fact) -> dict[str, str]:
-    """Named groups of a matched rule's regexes, searched in the values they tested."""
-    found: dict[str, str] = {}
-    for cond in rule.conditions:
-        for op, operand in cond.ops:
-            if op != "regex" or "(?P<" not in operand:
-                continue
-            text = as_text(extractor(cond.source, cond.name)(fact))
-            match = compile_regex(operand).search(text) if text is not None else None
-            if match:
-                found.update({k: v for k, v in match.groupdict().items() if v is not None})
-    return found
