@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from opsdiag_client.answer import Result
 from sqlalchemy.exc import SQLAlchemyError
 
 from .engine import Engine, EngineClosed
@@ -64,7 +65,7 @@ class KnowledgeBase:
     def engine(self) -> Engine:
         return self._engine
 
-    def diagnose(self, payload: dict, lang: str = "en") -> dict:
+    def diagnose(self, payload: dict, lang: str = "en") -> Result:
         for _ in range(3):
             try:
                 return self._engine.diagnose(payload, lang)

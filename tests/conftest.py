@@ -133,3 +133,10 @@ def pg_schema_url(prefix: str):
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/system/ is marked `system` (`make check` runs the rest)."""
+    for item in items:
+        if "tests/system/" in item.path.as_posix():
+            item.add_marker(pytest.mark.system)

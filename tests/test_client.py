@@ -1,18 +1,16 @@
-"""service/client.py against a live server: typed answers, problem details, retries."""
+"""The client SDK (client/opsdiag_client) against a live server: typed answers, problem details, retries."""
 
 import json
 import threading
 
 import pytest
-
-from service.client import (
-    DiagnoseResult,
-    Diagnosis,
+from opsdiag_client import (
     OpsdiagClient,
     OpsdiagConnectionError,
     ProblemError,
     ServerError,
 )
+
 from tests.live_server import serving
 from tests.test_serve import free_port
 
@@ -53,12 +51,13 @@ def base_url(app):
 def test_diagnose_returns_typed_results(base_url):
     with OpsdiagClient(base_url, timeout=5, retries=0) as client:
         result = client.diagnose(**TIKTOK_SIGN, language="zh-CN", request_id="erp-1")
-    assert isinstance(result, DiagnoseResult) and isinstance(result.answer, Diagnosis)
-    assert result.request_id == "erp-1" and result.language == "zh-CN"
-    assert (result.platform, result.matched) == ("tiktok_shop", True)
-    assert result.answer.category == "signature.timestamp_out_of_range"
-    assert result.answer.evidence["clock_skew_seconds"] == 600
-    assert isinstance(result.answer.repair_steps, list) and 0 < result.answer.confidence <= 1
+    answer = result["diagnoses"][0]
+    assert result["request_id"] == "erp-1"
+    assert (result["platform"], result["matched"]) == ("tiktok_shop", True)
+    assert answer["category"] == "signature.timestamp_out_of_range"
+    assert answer["evidence"]["clock_skew_seconds"] == 600
+    assert "时" in answer["title"] + answer["explanation"]  # zh-CN asked, zh-CN answered
+    assert isinstance(answer["repair_steps"], list) and 0 < answer["confidence"] <= 1
 
 
 def test_invalid_input_raises_problem_error_with_its_details(base_url):
@@ -75,7 +74,7 @@ def test_retries_503_twice_then_answers(app):
     flaky = Flaky(app, failures=2)
     with serving(flaky) as url, OpsdiagClient(url, timeout=5, retries=3, backoff=0.01) as client:
         result = client.diagnose(status=503, endpoint="/x")
-    assert flaky.calls == 3 and result.diagnoses
+    assert flaky.calls == 3 and result["diagnoses"]
 
 
 @pytest.mark.parametrize("status", [502, 504])

@@ -7,6 +7,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
+from opsdiag_client.answer import Diagnosis, Result, Scoring
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from werkzeug.wrappers import Response
 
@@ -68,3 +69,31 @@ def test_the_conformance_check_catches_a_broken_response(app):
         broken = Response('{"matched": true}', status=200, mimetype="application/json")
         with pytest.raises(Exception, match="InvalidData|required"):
             OPENAPI.validate_response(RouteOnly(request), WerkzeugOpenAPIResponse(broken))
+
+
+def _schema(name: str) -> dict:
+    import yaml
+
+    from tests.conftest import ROOT
+
+    return yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))["components"]["schemas"][name]
+
+
+def _keys(typed) -> tuple[set, set]:
+    return typed.__required_keys__ | typed.__optional_keys__, set(typed.__required_keys__)
+
+
+def test_the_typed_answer_is_the_contracts():
+    """opsdiag_client/answer.py (what the engine builds, the service reads and clients
+    receive) and openapi.yaml name the same keys, required and optional alike."""
+    keys, required = _keys(Result)
+    response = _schema("DiagnoseResponse")  # request_id: set by the HTTP layer, always
+    assert (set(response["properties"]), set(response["required"])) == (keys, required | {"request_id"})
+    item = _schema("BatchDiagnosis")  # each batch item: its index and own id instead of a request id
+    assert set(item["properties"]) == keys - {"request_id"} | {"index", "id"}
+    assert set(item["required"]) == required | {"index"}
+    keys, required = _keys(Diagnosis)
+    diagnosis = _schema("Diagnosis")
+    assert (set(diagnosis["properties"]), set(diagnosis["required"])) == (keys, required)
+    scoring = diagnosis["properties"]["scoring"]
+    assert set(scoring["properties"]) == set(scoring["required"]) == Scoring.__required_keys__

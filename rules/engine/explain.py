@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from opsdiag_client.answer import Diagnosis
 
 from ..model import Rule
 from . import fields
@@ -67,7 +68,7 @@ def _fallback_for(status: int) -> dict:
     raise LookupError(status)  # fallback.yaml ends with `any`
 
 
-def unknown(fact: Fact, lang: str) -> dict:
+def unknown(fact: Fact, lang: str) -> Diagnosis:
     """The answer when no rule matched: what the status alone tells."""
     entry = _fallback_for(fact.status)
     text = entry.get(lang) or entry["en"]
@@ -146,7 +147,7 @@ class Explainer:
 
 
 def diagnosis(explainer: Explainer, scored: Scored, fact: Fact, lang: str, raw: dict,
-              values: dict, confidence: float, finder: fields.FieldFinder) -> dict:
+              values: dict, confidence: float, finder: fields.FieldFinder) -> Diagnosis:
     rule = scored.rule
     captured = explainer.captures(fact)
     field = finder.named(rule.category, captured, rule.field)
@@ -158,7 +159,7 @@ def diagnosis(explainer: Explainer, scored: Scored, fact: Fact, lang: str, raw: 
     evidence.update(captured)
     if "clock_skew_seconds" in fact.derived:
         evidence["clock_skew_seconds"] = fact.derived["clock_skew_seconds"]
-    answer = {
+    answer: Diagnosis = {
         "rule_id": rule.id,
         "category": rule.category,
         "owner": rule.owner,

@@ -6,6 +6,8 @@ the answer), and reqcheck/ (the sent request against its published schema) adds 
 finding. compiler.py builds what match.py runs, once per version.
 """
 
+from opsdiag_client.answer import Result
+
 from ..model import Rule
 from ..reqcheck.finding import add_request_check
 from . import explain, fields, score
@@ -44,14 +46,14 @@ class Engine:
             raise EngineClosed(self.version) from None
         return self.scorer.rank(hits, fact), raw
 
-    def diagnose(self, payload: dict, lang: str = "en") -> dict:
+    def diagnose(self, payload: dict, lang: str = "en") -> Result:
         fact = normalize(payload)
         ranked, raw = self.rank(fact)
         return self.answer(fact, ranked, raw, lang)
 
-    def answer(self, fact: Fact, ranked: list[Scored], raw: dict, lang: str = "en") -> dict:
+    def answer(self, fact: Fact, ranked: list[Scored], raw: dict, lang: str = "en") -> Result:
         """The answer for rules found and ranked (by rank(), or another matcher in bench/)."""
-        result = {
+        result: Result = {
             "kb_version": self.version,
             "platform": fact.platform,
             "region": fact.region,

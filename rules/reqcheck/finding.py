@@ -10,6 +10,8 @@ rule that could not tell which field, the schema's finding becomes the first dia
 
 from typing import Any
 
+from opsdiag_client.answer import Diagnosis, Result
+
 from ..engine import fields, score
 from ..engine.normalize import Fact
 from .validate import check, first_error
@@ -69,7 +71,7 @@ def _evidence(found: dict) -> dict:
     return out
 
 
-def _schema_diagnosis(result: dict, found: dict, field: str, op: dict, fact: Fact, lang: str) -> dict:
+def _schema_diagnosis(result: Result, found: dict, field: str, op: dict, fact: Fact, lang: str) -> Diagnosis:
     texts = TEXTS.get(lang, TEXTS["en"])
     values = {"platform": result["platform"], "field": field, "operation": f"{op['method']} {op['path']}",
               "message": found["message"]}
@@ -92,7 +94,7 @@ def _schema_diagnosis(result: dict, found: dict, field: str, op: dict, fact: Fac
     return answer
 
 
-def _generic(result: dict, fact: Fact) -> bool:
+def _generic(result: Result, fact: Fact) -> bool:
     """The first diagnosis names no field and says no more than "the request was bad"."""
     top = result["diagnoses"][0]
     if "field" in top or not 400 <= fact.status < 500:
@@ -100,7 +102,7 @@ def _generic(result: dict, fact: Fact) -> bool:
     return top["category"] == "unknown" or top["category"].startswith("validation.")
 
 
-def add_request_check(result: dict, fact: Fact, lang: str) -> dict:
+def add_request_check(result: Result, fact: Fact, lang: str) -> Result:
     request = request_of(fact)
     if request is None:
         return result

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from marshmallow import ValidationError
+from opsdiag_client.answer import Diagnosis, Result
 
 from rules import jsontext
 from rules.engine import Engine
@@ -313,8 +314,8 @@ class Diagnoser:
         return values
 
     def _answer(self, payload: dict) -> Answer:
-        result = self.engine.diagnose(payload, self.lang)
-        first = result["diagnoses"][0]
+        result: Result = self.engine.diagnose(payload, self.lang)
+        first: Diagnosis = result["diagnoses"][0]
         code, message, _type, _request_id = read_envelope(*parse_body(payload.get("body")))
         unmatched = None
         if not result["matched"]:

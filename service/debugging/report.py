@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from marshmallow import ValidationError
+from opsdiag_client.answer import Diagnosis
 
 from rules import jsontext
 from rules.engine.normalize import parse_body, read_envelope
@@ -111,7 +112,7 @@ def diagnosis(exchange: Exchange, kb, lang: str) -> dict:
         return {"category": "unknown", "owner": "integrator", "title": "the captured call is not a valid payload",
                 "explanation": str(exc.messages)[:500], "rule_id": None, "repair_steps": [], "doc_url": None}
     answer = kb.diagnose(payload, lang)
-    top = answer["diagnoses"][0]
+    top: Diagnosis = answer["diagnoses"][0]
     return {"rule_id": top.get("rule_id"), "category": top["category"], "owner": top["owner"],
             "title": top["title"], "explanation": top.get("explanation"), "repair_steps": top.get("repair_steps", []),
             "doc_url": top.get("doc_url"), "evidence": top.get("evidence", {}), "platform": answer.get("platform"),

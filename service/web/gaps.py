@@ -18,6 +18,7 @@ import weakref
 from dataclasses import replace
 
 from flask import Flask, current_app, has_request_context, request
+from opsdiag_client.answer import Result
 from prometheus_client import Counter
 
 from rules.kb import gaps
@@ -154,7 +155,7 @@ def init_app(app: Flask, store) -> GapRecorder | None:
     return recorder
 
 
-def record(payload: dict, result: dict) -> None:
+def record(payload: dict, result: Result) -> None:
     """Keep an answer that no rule matched (called by the HTTP layer after diagnosing)."""
     if result.get("matched"):
         return

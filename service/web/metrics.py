@@ -10,6 +10,7 @@ on_starting hook runs before any worker is forked).
 
 import os
 
+from opsdiag_client.answer import Result
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
@@ -55,7 +56,7 @@ def _child(metric, *labels: str):
     return child
 
 
-def record_diagnosis(result: dict) -> None:
+def record_diagnosis(result: Result) -> None:
     """Count one /diagnose answer from the response dict the engine returned."""
     platform = str(result.get("platform") or "unknown")
     diagnoses = result.get("diagnoses") or [{}]

@@ -4,6 +4,7 @@ import json
 
 from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError
+from opsdiag_client.answer import Result
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from rules import jsontext
@@ -66,7 +67,7 @@ def _warnings(data: dict) -> dict:
     return {"warnings": [f"unknown field {name!r} ignored" for name in ignored]} if ignored else {}
 
 
-def _keep_if_unmatched(payload: dict, result: dict) -> None:
+def _keep_if_unmatched(payload: dict, result: Result) -> None:
     """Unmatched errors are kept (masked, in the background) for `kb gaps`; a curator's
     trial in the console is no production gap."""
     if not request.environ.get(CONSOLE_TRIAL):

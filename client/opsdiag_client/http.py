@@ -1,10 +1,10 @@
 """A typed Python client of the opsdiag API, for ERP and integration developers.
 
-    from service.client import OpsdiagClient, ProblemError
+    from opsdiag_client import OpsdiagClient, ProblemError
 
     client = OpsdiagClient("http://127.0.0.1:8080", timeout=5, retries=3)
     result = client.diagnose(status=429, endpoint="https://sellingpartnerapi-na.amazon.com/orders/v0/orders")
-    print(result.answer.category, result.answer.repair_steps)
+    print(result["diagnoses"][0]["category"], result["diagnoses"][0]["repair_steps"])
 
 Calls time out after `timeout` seconds. Connection errors, time-outs and 502/503/504
 answers are retried `retries` times with exponential backoff (honouring a short
@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
+
+from .answer import Result
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 
@@ -71,49 +73,6 @@ class ServerError(ProblemError):
     """A 5xx answer, after the retries for 502/503/504 ran out."""
 
 
-@dataclass(frozen=True)
-class Diagnosis:
-    rule_id: str | None
-    category: str
-    owner: str
-    title: str
-    explanation: str
-    repair_steps: list[str]
-    doc_url: str | None
-    confidence: float
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Diagnosis:
-        return cls(data.get("rule_id"), data["category"], data["owner"], data["title"], data["explanation"],
-                   list(data.get("repair_steps") or []), data.get("doc_url"), float(data["confidence"]),
-                   dict(data.get("evidence") or {}))
-
-
-@dataclass(frozen=True)
-class DiagnoseResult:
-    request_id: str
-    kb_version: str
-    platform: str
-    region: str | None
-    domain: str
-    inferred: list[str]
-    matched: bool
-    diagnoses: list[Diagnosis]
-    language: str = "en"
-
-    @property
-    def answer(self) -> Diagnosis:
-        """The first-ranked diagnosis: the answer."""
-        return self.diagnoses[0]
-
-    @classmethod
-    def from_dict(cls, data: dict, language: str = "en") -> DiagnoseResult:
-        return cls(data["request_id"], data["kb_version"], data["platform"], data.get("region"), data["domain"],
-                   list(data.get("inferred") or []), bool(data["matched"]),
-                   [Diagnosis.from_dict(d) for d in data["diagnoses"]], language)
-
-
 class OpsdiagClient:
     """Calls one opsdiag deployment. Thread-safe enough for one thread per client
     (it keeps a requests.Session for connection reuse); use it as a context manager
@@ -146,7 +105,7 @@ class OpsdiagClient:
                  headers: dict[str, Any] | None = None, body: Any = None, request: dict | None = None,
                  platform: str | None = None, region: str | None = None, domain: str | None = None,
                  context: dict | None = None, language: str = "en",
-                 request_id: str | None = None) -> DiagnoseResult:
+                 request_id: str | None = None) -> Result:
         """Diagnose one failed API call. `body` is what the API answered (object, array or
         text); `request` is what was sent ({"headers": ..., "body": ...}); `context` may hold
         environment, retry_count, shop_id, occurred_at, sent_at. `language` is en or zh-CN."""
@@ -160,7 +119,7 @@ class OpsdiagClient:
         if request_id:
             extra["X-Request-ID"] = request_id
         response = self._send("POST", "/diagnose", json=payload, headers=extra)
-        return DiagnoseResult.from_dict(response.json(), response.headers.get("Content-Language", language))
+        return response.json()
 
     def ready(self) -> dict:
         """GET /readyz: the knowledge-base version served and the store's state."""
