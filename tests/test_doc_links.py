@@ -1,4 +1,5 @@
-"""Every relative link of the README and docs/ leads to a file that exists, and to a heading of it."""
+"""Every relative link of the README, SECURITY.md, kb_content/README.md and docs/ leads to a file
+that exists, and to a heading of it."""
 
 import re
 
@@ -6,7 +7,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-DOCUMENTS = [ROOT / "README.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").rglob("*.md"))]
+DOCUMENTS = [ROOT / "README.md", ROOT / "SECURITY.md", ROOT / "kb_content" / "README.md",
+             *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
