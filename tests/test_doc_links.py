@@ -30,3 +30,18 @@ def test_relative_links_resolve(document):
         assert path.exists(), f"{document.name}: {target} leads nowhere"
         if anchor and path.suffix == ".md":
             assert anchor in anchors(path), f"{document.name}: {target}: no such heading"
+
+
+def test_every_dependency_is_in_docs_dependencies():
+    """docs/dependencies.md, "Dependencies and why", names every package pyproject.toml declares."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = [*project["dependencies"], *(d for extra in project["optional-dependencies"].values() for d in extra)]
+    declared = {re.match(r"[A-Za-z0-9_.-]+", d).group(0).lower() for d in declared}
+    table = (ROOT / "docs" / "dependencies.md").read_text(encoding="utf-8")
+    documented = set()
+    for cell in re.findall(r"^\| ([^|]+) \|", table, re.M):
+        for name in re.sub(r"\([^)]*\)|\[[^]]*\]", "", cell).split(","):
+            documented.add(name.strip().lower())
+    assert declared - documented == set(), "say why in docs/dependencies.md"
