@@ -45,3 +45,23 @@ def test_every_dependency_is_in_docs_dependencies():
         for name in re.sub(r"\([^)]*\)|\[[^]]*\]", "", cell).split(","):
             documented.add(name.strip().lower())
     assert declared - documented == set(), "say why in docs/dependencies.md"
+
+
+def test_every_command_is_in_the_documented_command_line():
+    """docs/operating.md, "Command line", lists every `opsdiag` command."""
+    import click
+
+    from service.cli import main
+
+    def commands(command, words):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from commands(sub, [*words, name])
+        else:
+            yield " ".join(words)
+
+    text = (ROOT / "docs" / "operating.md").read_text(encoding="utf-8")
+    section = text[text.index("\n## Command line"):]
+    listed = re.search(r"```\n(.*?)```", section, re.S).group(1)
+    missing = [name for name in commands(main, []) if not re.search(rf"^opsdiag {name}\b", listed, re.M)]
+    assert missing == [], "list them in docs/operating.md, 'Command line'"
