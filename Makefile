@@ -46,16 +46,17 @@ nginx:
 	    { service nginx stop >/dev/null 2>&1 || true; }; \
 	  else echo "make nginx: nginx is missing (apt-get install nginx as root); the slow-client test will skip"; fi; }
 
-# Debian's curl and JDK for the README's curl and Java examples (tests/test_readme_examples.py),
+# Debian's curl and JDK for the documented curl and Java examples (README.md, docs/client.md;
+# tests/test_readme_examples.py),
 # installed as `browser` installs chromium; under CI their absence fails those tests.
 tools:
 	@{ command -v curl >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1; } || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    { apt-get install -y -qq curl default-jdk-headless >/dev/null 2>&1 || \
 	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl default-jdk-headless >/dev/null; }; }; \
-	  else echo "make tools: curl or a JDK is missing (apt-get install curl default-jdk-headless as root); the README example tests will skip"; fi; }
+	  else echo "make tools: curl or a JDK is missing (apt-get install curl default-jdk-headless as root); the documented example tests will skip"; fi; }
 
-# Benchmarks (README "Performance"): about ten minutes, writes bench/RESULTS.md.
+# Benchmarks (docs/performance.md): about ten minutes, writes bench/RESULTS.md.
 # Not part of `make test`; chromium (`make browser`) is for the errors board's figures. They run in their own virtualenv on BENCH_PYTHON: by default
 # the kind of interpreter production runs, a CPython built with PGO and LTO (the Docker
 # image's python:3.11-slim in /usr/local/bin, or Debian's python3.11), else python3.

@@ -70,7 +70,7 @@ def render(started_at, info, sections, total, quick) -> str:
         "# Benchmark results",
         "",
         "Written by `make bench` (`python -m bench`); do not edit by hand. How each figure is",
-        "measured, and what the targets mean: the README's \"Performance\" section and the",
+        "measured, and what the targets mean: docs/performance.md and the",
         "docstring of each `bench/*.py`.",
         "",
         f"- date: {started_at:%Y-%m-%d %H:%M} UTC; whole run {total / 60:.1f} min"
@@ -78,7 +78,7 @@ def render(started_at, info, sections, total, quick) -> str:
         f"- machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Linux {info['kernel']}, "
         f"Python {info['python']}",
         f"- interpreter: {info['interpreter']} (production's python:3.11-slim is a PGO+LTO build; see the "
-        "README on why the interpreter matters)",
+        "docs/performance.md on why the interpreter matters)",
         f"- load average at start {info['load_at_start']}, at end {load_end} (other processes share this "
         "machine; every figure is a ratio against a baseline measured in the same run)",
         f"- code: {git_revision()}",

@@ -3,7 +3,7 @@
 A request past a limit gets a 4xx problem+json that names what is too large, never a
 crash: 413 for a body (or an archive) too large, 431 for too many header fields, 422
 (naming the field) for a payload field past its bound. The variables are listed in the
-README ("Running it"); SECURITY.md says why each limit exists.
+docs/operating.md ("Running it"); SECURITY.md says why each limit exists.
 
 The values are read once per process, at import (each gunicorn worker imports the app).
 Code reads them through the module (`limits.LIMITS.json_depth`) at the moment it checks,

@@ -206,7 +206,7 @@ def _unrouted_path(path: str) -> str:
 def access(method: str, raw_path: str, route: str | None, status: int, seconds: float, request_id: str) -> None:
     """The access line of one request (service/web/envelope.py calls it once the response is built),
     masked here, field by field, so that the handler's filter has nothing left to do: written
-    for every request, it is the one line worth the shortcut (measured, README "Performance")."""
+    for every request, it is the one line worth the shortcut (measured, docs/performance.md)."""
     if not access_log.isEnabledFor(logging.INFO):
         return
     method, path = _access_text(method), _access_text(raw_path)

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "build" / "mutate"
 THRESHOLD = 85.0
-LINKED = ("rules", "service", "tests", "kb_content", "eval", "openapi.yaml", "README.md", "SECURITY.md")
+LINKED = ("rules", "service", "tests", "kb_content", "eval", "openapi.yaml", "README.md", "docs", "SECURITY.md")
 CAUGHT = {"killed", "timeout", "caught by type check"}
 NOT_RUN = {"skipped", "not checked"}
 SLOW = (  # tests that start servers or poll: they say nothing a fast test of the module does not

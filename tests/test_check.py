@@ -433,9 +433,9 @@ def test_batch_adds_the_first_request_problem_and_a_request_problems_section(tmp
     assert "$.item_id - missing" in second
 
 
-def test_the_readme_example_answers_as_the_readme_says(tmp_path):
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    part = readme.split("## Checking a request against the platform's schema")[1].split("\n## ")[0]
+def test_the_documented_example_answers_as_documented(tmp_path):
+    """docs/request-check.md: its request.json, the problems it shows, and `opsdiag schemas coverage`."""
+    part = (Path(__file__).parent.parent / "docs" / "request-check.md").read_text(encoding="utf-8")
     request = re.search(r"```json\n(.*?)```", part, re.S).group(1)
     shown = re.findall(r"^\| `([^`]+)` \| (\w+) \| (\w+) \|", part, re.M)
     file = tmp_path / "request.json"

@@ -145,26 +145,25 @@ def test_signcheck_refuses_a_secret_from_nowhere(captures):
     assert result.exit_code != 0 and "--secret-env NAME or --secret-stdin" in result.output
 
 
-def _readme_block(starting: str) -> list[str]:
+def _doc_block(starting: str) -> list[str]:
     from .conftest import ROOT
 
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Joint debugging from captured traffic"):]
+    section = (ROOT / "docs" / "debugging.md").read_text(encoding="utf-8")
     start = section.index(f"```\n$ {starting}")
     return section[start + 4:section.index("```", start + 4)].splitlines()[1:]
 
 
-def test_the_readme_examples_are_what_the_commands_print(captures):
-    """README, "Joint debugging": postman.har is the unbroken loop, erp.har the gzip one."""
+def test_the_documented_examples_are_what_the_commands_print(captures):
+    """docs/debugging.md: postman.har is the unbroken loop, erp.har the gzip one."""
     kb = ["--dir", str(KB_DIR)]
     compared = CliRunner().invoke(main, ["compare", str(captures[None]), str(captures["gzip_body"]), *kb])
-    assert compared.output.splitlines() == _readme_block("opsdiag compare")
+    assert compared.output.splitlines() == _doc_block("opsdiag compare")
     reported = CliRunner().invoke(main, ["report", str(captures["gzip_body"]), *kb]).output.splitlines()
-    shown = _readme_block("opsdiag report")
+    shown = _doc_block("opsdiag report")
     assert reported[2] == shown[2]  # the verdict
     states = [line.rsplit("|", 2)[-2].strip() for line in reported if line.startswith("| 3 ") or
               line.startswith("| 4 ")]
     assert states == [line.rsplit("|", 2)[-2].strip() for line in shown if line.startswith("| ")]
     checked = CliRunner().invoke(main, ["signcheck", str(captures[None]), "--call", "2", "--secret-stdin"],
                                  input="wrong\n")
-    assert checked.output.splitlines()[:2] == _readme_block("echo")[:2]
+    assert checked.output.splitlines()[:2] == _doc_block("echo")[:2]

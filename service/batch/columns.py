@@ -1,7 +1,7 @@
 """Which input column means what: the names error boards really export, and `--columns`.
 
 Ops boards, ERPs and spreadsheets name the same column differently (`shop_name`,
-`store`, `店铺`; `region_code`, `site`, `站点`). Each canonical column of the README has
+`store`, `店铺`; `region_code`, `site`, `站点`). Each canonical column (docs/batch.md) has
 one list of names here, tried in order after the canonical name itself; `--columns
 shop_id=卖家账号,region=国家` names the rest. A region column that is not the canonical
 `region` often holds something else than a country code (`amazon.com`, a marketplace

@@ -3,8 +3,8 @@ sample and one access-log line.
 
 A WSGI middleware around the Flask app rather than one Flask hook per concern: here the
 response headers are a plain list and each request is timed whole. Profiling /healthz
-put werkzeug's case-insensitive header updates among its largest costs (README,
-"Performance").
+put werkzeug's case-insensitive header updates among its largest costs
+(docs/performance.md).
 """
 
 import random

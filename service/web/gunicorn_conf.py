@@ -3,7 +3,7 @@
 The app is built in each worker (no preload) so that every worker owns its compiled
 rules and its store follower thread. That is also what lets prometheus_client's
 multiprocess mode work: PROMETHEUS_MULTIPROC_DIR is set in on_starting, before any
-worker imports the app (README: "Running it").
+worker imports the app (docs/operating.md, "Running it").
 """
 
 import glob

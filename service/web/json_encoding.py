@@ -2,7 +2,7 @@
 
 Every answer is JSON. Encoding a /diagnose answer (about 1.7 KB) with the standard
 library took some 35 µs of a request in a running worker; orjson takes a fraction of
-that (README, "Performance"). The output stays Flask's: keys in insertion order (or
+that (docs/performance.md). The output stays Flask's: keys in insertion order (or
 sorted, when the provider says so), UTF-8 rather than \\u escapes, and Flask's own
 conversions (dates as HTTP dates, decimals, UUIDs, dataclasses) through the same
 `default`. orjson writes compact JSON, which is what Flask asks for when it builds a
