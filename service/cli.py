@@ -8,13 +8,14 @@ import click
 from marshmallow import ValidationError
 
 from rules import platforms
-from rules.kb.loader import DEFAULT_KB_DIR, RuleSetError, load_directory
-from rules.kb.store import Store, database_url
+from rules.kb.loader import RuleSetError, load_directory
+from rules.kb.store import Store
 
 from .batch.cli import batch
 from .debugging.cli import COMMANDS as DEBUGGING_COMMANDS
 from .importers import IMPORTERS
 from .schemas import DiagnoseRequestSchema
+from .settings import current
 
 
 def _shown(store: Store) -> str:
@@ -24,11 +25,19 @@ def _shown(store: Store) -> str:
     return make_url(store.url).render_as_string(hide_password=True)
 
 
+# The rules read: --dir, else the settings' (OPSDIAG_KB_DIR, else the checkout's kb_content).
+KB_DIR_OPTION = click.option(
+    "--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    callback=lambda _ctx, _param, value: value or current().kb_dir,
+    help="the kb_content directory (default: OPSDIAG_KB_DIR, else the checkout's)")
+
+
 @click.group()
 def main():
     """opsdiag: root causes of marketplace and ERP API errors."""
     from . import logs
 
+    current()  # the settings, read once for the whole run (limits applied)
     logs.configure_cli()  # JSON, masked log lines, as the server writes them (`serve` sets its own)
 
 
@@ -73,8 +82,7 @@ def _read(kb_dir: Path):
 
 
 @kb.command("load")
-@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=DEFAULT_KB_DIR, show_default=True)
+@KB_DIR_OPTION
 @click.option("--database-url", "db_url", default=None,
               help="default: DATABASE_URL or sqlite:///opsdiag.db")
 @click.option("--author", default="kb-load", show_default=True)
@@ -83,7 +91,7 @@ def _read(kb_dir: Path):
 def kb_load(kb_dir, db_url, author, if_empty) -> None:
     """Validate kb_content and publish it as the current version (no-op if unchanged)."""
     docs, rules = _read(kb_dir)
-    store = Store(db_url or database_url())
+    store = Store(db_url or current().database_url)
     store.create_schema()
     if if_empty and store.current_version() is not None:
         click.echo(f"store already serves version {store.current_version()}; nothing loaded")
@@ -94,8 +102,7 @@ def kb_load(kb_dir, db_url, author, if_empty) -> None:
 
 
 @kb.command("lint")
-@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=DEFAULT_KB_DIR, show_default=True)
+@KB_DIR_OPTION
 def kb_lint(kb_dir):
     """Check every rule: schema, taxonomy, examples, shadowing."""
     from rules.kb.lint import lint
@@ -110,8 +117,7 @@ def kb_lint(kb_dir):
 
 
 @kb.command("coverage")
-@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=DEFAULT_KB_DIR, show_default=True)
+@KB_DIR_OPTION
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 def kb_coverage(kb_dir, fmt):
     """Rules per category and platform, and the share of examples each rule answers."""
@@ -136,7 +142,7 @@ def diagnose_file(file, lang, kb_dir):
         messages = exc.messages if isinstance(exc, ValidationError) else str(exc)
         raise SystemExit(f"invalid payload: {messages}") from exc
     try:
-        kb = KnowledgeBase(None if kb_dir else Store(database_url()), kb_dir or DEFAULT_KB_DIR)
+        kb = KnowledgeBase(None if kb_dir else Store(current().database_url), kb_dir or current().kb_dir)
     except RuleSetError as exc:
         raise SystemExit(str(exc)) from exc
     result = kb.diagnose(payload, lang)
@@ -154,7 +160,7 @@ def kb_export(target, version_id, db_url):
 
     from rules.kb.curation import export_zip
 
-    store = Store(db_url or database_url())
+    store = Store(db_url or current().database_url)
     version_id = version_id or store.current_version()
     if version_id is None or store.version(version_id) is None:
         raise SystemExit(f"no version {version_id} in {_shown(store)}")
@@ -177,14 +183,14 @@ def kb_gaps(limit, fmt, show_all, db_url):
 
     from .web.admin.gaps import explained_by
 
-    store = Store(db_url or database_url())
+    store = Store(db_url or current().database_url)
     try:
         store.create_schema()
         still_unmatched = None
         if not show_all:
             from rules.runtime import KnowledgeBase
 
-            still_unmatched = explained_by(KnowledgeBase(store, DEFAULT_KB_DIR))
+            still_unmatched = explained_by(KnowledgeBase(store, current().kb_dir))
         found = top_gaps(store, limit, still_unmatched=still_unmatched)
     except SQLAlchemyError as exc:
         raise SystemExit(f"the store at {_shown(store)} does not answer: {exc.__class__.__name__}") from exc
@@ -217,9 +223,9 @@ def keys():
 @click.option("--database-url", "db_url", default=None)
 def keys_create(role, label, db_url):
     """Create a key and print it: it is stored only as a hash and cannot be shown again."""
-    from .web.admin.keys import create_key
+    from .web.keys import create_key
 
-    store = Store(db_url or database_url())
+    store = Store(db_url or current().database_url)
     store.create_schema()
     row, clear = create_key(store, role, label)
     click.echo(f"key id {row.id}, role {row.role}; keep this key, it is not stored:", err=True)
@@ -316,8 +322,7 @@ if __name__ == "__main__":
 
 
 @main.command("eval")
-@click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_KB_DIR,
-              show_default=True, help="the rules to evaluate")
+@KB_DIR_OPTION
 @click.option("--write", is_flag=True, help="write eval/RESULTS.md (and assign new corpus sources in eval/split.yaml)")
 @click.option("--misses", is_flag=True, help="list the tuning cases answered wrong (held-back ones are never listed)")
 @click.option("--calibrate", is_flag=True,

@@ -13,7 +13,6 @@ tracebacks with rules/privacy.py, and the JSON formatter masks every field it wr
 
 import logging
 import logging.config
-import os
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -175,7 +174,9 @@ def configure_cli() -> None:
     at OPSDIAG_LOG_LEVEL (default warning). Left alone when logging is set up already (tests)."""
     if logging.getLogger().handlers:
         return
-    logging.config.dictConfig(logconfig_dict(os.environ.get("OPSDIAG_LOG_LEVEL", "warning"), "off"))
+    from .settings import current
+
+    logging.config.dictConfig(logconfig_dict(current().log_level or "warning", "off"))
 
 
 def init_app(app: Flask) -> None:

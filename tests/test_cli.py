@@ -60,7 +60,7 @@ def test_diagnose_rejects_an_invalid_payload(tmp_path):
 
 
 def test_keys_create_prints_a_working_key_once(tmp_path):
-    from service.web.admin.keys import verify
+    from service.web.keys import verify
 
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     result = CliRunner().invoke(main, ["keys", "create", "--role", "admin", "--database-url", url])

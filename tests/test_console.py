@@ -13,10 +13,10 @@ import pytest
 from rules.kb.loader import read_directory
 from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from service.web.admin.keys import create_key
 from service.web.app import create_app
 from service.web.console import api
 from service.web.console.i18n import TEXTS
+from service.web.keys import create_key
 from tests.conftest import KB_DIR, contract_checked
 from tests.test_docs import References
 

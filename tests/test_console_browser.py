@@ -13,8 +13,8 @@ import pytest
 from rules.kb.loader import read_directory
 from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from service.web.admin.keys import create_key
 from service.web.app import create_app
+from service.web.keys import create_key
 from tests.conftest import KB_DIR, chromium, contract_checked
 from tests.live_server import serving
 from tests.test_console import EN_TITLE, MATCHING, RULE, UNMATCHED, ZH_TITLE, seed_gap

@@ -14,8 +14,8 @@ from werkzeug.datastructures import MultiDict
 from rules.kb.loader import read_directory
 from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from service.web.admin.keys import create_key
 from service.web.app import create_app
+from service.web.keys import create_key
 from tests.conftest import KB_DIR, contract_checked
 from tests.test_console import MATCHING, RULE, bearer, html, seed_gap
 

@@ -26,7 +26,8 @@ def test_compose_runs_the_app_on_postgresql():
 def test_compose_seeds_the_store_before_serving_and_checks_readiness():
     app = COMPOSE["services"]["app"]
     command = app["command"][-1]
-    assert command.index("opsdiag kb load --if-empty") < command.index("exec gunicorn -c service/web/gunicorn_conf.py")
+    served = command.index("exec gunicorn -c python:service.web.gunicorn_conf")
+    assert command.index("opsdiag kb load --if-empty") < served
     check = " ".join(app["healthcheck"]["test"])
     assert "http://127.0.0.1:8080/readyz" in check
 
@@ -51,6 +52,9 @@ def test_dockerfile_builds_a_slim_non_root_image():
     assert "--no-cache-dir" in DOCKERFILE or "PIP_NO_CACHE_DIR=1" in DOCKERFILE
     assert re.search(r'^CMD .*opsdiag kb load --if-empty && exec gunicorn', final, re.M)
     assert "/readyz" in final  # HEALTHCHECK
+    # installed, not editable: the data it needs is named by settings (tests/system/test_install.py)
+    assert re.search(r"^RUN pip install [^\n]*--no-compile \.$", DOCKERFILE, re.M) and " -e " not in DOCKERFILE
+    assert "OPSDIAG_KB_DIR=/app/kb_content" in final and "OPSDIAG_OPENAPI=/app/openapi.yaml" in final
 
 
 def test_dockerignore_keeps_the_venv_tests_and_caches_out():

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from service.web.admin import keys as _keys  # noqa: F401 - registers the api_key table
+from service.web import keys as _keys  # noqa: F401 - registers the api_key table
 from tests.conftest import KB_DIR
 from tests.test_serve import CLI, get, start, stop
 from tests.test_store import postgres_store

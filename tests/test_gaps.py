@@ -18,8 +18,8 @@ from rules.kb.loader import RuleDocument, RuleSetError, build_rules, read_direct
 from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
 from service.cli import main as cli
-from service.web.admin.keys import create_key
 from service.web.app import create_app
+from service.web.keys import create_key
 from tests.conftest import KB_DIR, contract_checked, pg_url
 
 TIKTOK = "https://open-api.tiktokglobalshop.com/product/202309/products"

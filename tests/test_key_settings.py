@@ -12,8 +12,9 @@ import pytest
 from rules.kb.loader import read_directory
 from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
-from service.web.admin.keys import create_key
-from service.web.app import SettingRefused, create_app
+from service.settings import SettingRefused
+from service.web.app import create_app
+from service.web.keys import create_key
 from tests.conftest import KB_DIR, ROOT
 
 ISSUED_LOOKALIKE = "odk_0123456789ab_operator-chosen-secret-value"  # the form opsdiag issues keys in

@@ -13,7 +13,7 @@ from rules.kb.loader import read_directory
 from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
 from service import limits
-from service.limits import Limits
+from service.settings import read_limits
 from service.web import gunicorn_conf
 from service.web.app import _header_fields, create_app
 from tests.conftest import KB_DIR, contract_checked
@@ -63,13 +63,13 @@ def test_limits_come_from_the_environment_and_bad_values_are_refused_by_name(mon
     }
     for name, (_field, value) in variables.items():
         monkeypatch.setenv(name, str(value))
-    read = Limits.from_env()
+    read = read_limits()
     assert {field: getattr(read, field) for field, _ in variables.values()} == dict(variables.values())
     assert read.batch_items == 1000  # part of the contract (openapi.yaml maxItems), not a setting
     for bad in ("lots", "0", "-5"):
         monkeypatch.setenv("OPSDIAG_MAX_JSON_DEPTH", bad)
         with pytest.raises(ValueError, match="OPSDIAG_MAX_JSON_DEPTH"):
-            Limits.from_env()
+            read_limits()
 
 
 @pytest.mark.parametrize("name", [
@@ -80,9 +80,9 @@ def test_limits_come_from_the_environment_and_bad_values_are_refused_by_name(mon
 def test_each_variable_is_named_when_its_value_is_refused_and_1_is_the_least_it_takes(monkeypatch, name):
     monkeypatch.setenv(name, "0")
     with pytest.raises(ValueError, match=f"^{name} must be at least 1, not 0$"):
-        Limits.from_env()
+        read_limits()
     monkeypatch.setenv(name, " 1 ")
-    assert 1 in vars(Limits.from_env()).values()
+    assert 1 in vars(read_limits()).values()
 
 
 def test_body_larger_than_the_limit_is_413(bounded):
@@ -103,7 +103,7 @@ def test_more_http_header_fields_than_the_limit_is_431_on_every_route(bounded):
         response = client.get(path, headers=many)
         assert response.status_code == 431 and response.mimetype == PROBLEM, path
     # gunicorn's own (bare 400) cap sits well above ours, so the app is the one that answers
-    started = Limits.from_env()  # what gunicorn_conf read at import
+    started = read_limits()  # what gunicorn_conf read at import
     assert gunicorn_conf.limit_request_fields == started.gunicorn_header_fields >= 4 * started.header_fields
 
 

@@ -268,8 +268,8 @@ def test_a_draft_whose_rule_depends_on_masked_example_data_is_refused_with_why(t
     from rules.kb.loader import read_directory
     from rules.kb.store import Store
     from rules.runtime import KnowledgeBase
-    from service.web.admin.keys import create_key
     from service.web.app import create_app
+    from service.web.keys import create_key
 
     store = Store(f"sqlite:///{tmp_path / 'kb.db'}")
     store.create_schema()

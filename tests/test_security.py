@@ -12,10 +12,10 @@ from rules.kb.loader import read_directory
 from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
 from service.limits import LIMITS
-from service.web.admin import keys
-from service.web.admin.keys import create_key, revoke, verify
+from service.web import keys
 from service.web.app import create_app
 from service.web.envelope import SECURITY_HEADERS
+from service.web.keys import create_key, revoke, verify
 from tests.conftest import KB_DIR
 
 ADMIN_KEY = "security-test-admin-key-0123456789"

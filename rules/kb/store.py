@@ -18,12 +18,6 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, selec
 
 from .loader import RuleDocument, checksum
 
-DEFAULT_URL = "sqlite:///opsdiag.db"
-
-
-def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_URL
-
 
 def missing_sqlite_file(url: str) -> bool:
     """A SQLite URL whose file does not exist: opening it would create an empty store."""
@@ -152,8 +146,8 @@ def _loads(text: str | None):
 
 
 class Store:
-    def __init__(self, url: str | None = None):
-        self.url = url or database_url()
+    def __init__(self, url: str):
+        self.url = url  # the caller's settings name it (service/settings.py)
         connect_args = {"timeout": 5} if self.url.startswith("sqlite") else {"connect_timeout": 3}
         self.engine: SqlEngine = create_engine(
             self.url, connect_args=connect_args, pool_pre_ping=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from rules.kb.loader import RuleSetError
-from rules.kb.store import database_url
 
+from ..settings import current
 from .columns import ColumnsError, parse_overrides
 from .readers import FORMATS, InputError
 from .report import render_text, write_html
@@ -128,7 +128,7 @@ def batch(input_path, output, fmt, summary_path, lang, workers, encoding, input_
         with _stop_on_signals() as (stop, received):
             run = diagnose_file(input_path, output, out_format=fmt, lang=lang, workers=workers, encoding=encoding,
                                 input_format=input_format, dask=dask_address, kb_dir=kb_dir,
-                                database_url=None if kb_dir else database_url(), chunk_size=chunk_size,
+                                database_url=None if kb_dir else current().database_url, chunk_size=chunk_size,
                                 on_reject=on_reject, progress=bar, stop=stop, resume=resume, columns=columns,
                                 board=summary_path is not None)
     except Interrupted as exc:

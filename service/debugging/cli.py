@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
-from rules.kb.loader import DEFAULT_KB_DIR, RuleSetError
-from rules.kb.store import database_url
+from rules.kb.loader import RuleSetError
 
 from ..batch.kb import resolve
 from ..batch.readers import InputError
+from ..settings import current
 from . import capture, compare, report, signing
 
 KB_DIR = click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -26,7 +26,7 @@ LANG = click.option("--lang", type=click.Choice(["en", "zh-CN"]), default="en", 
 
 def _engine(kb_dir: Path | None):
     try:
-        return resolve(None if kb_dir else database_url(), kb_dir or DEFAULT_KB_DIR).engine()
+        return resolve(None if kb_dir else current().database_url, kb_dir or current().kb_dir).engine()
     except RuleSetError as exc:
         raise SystemExit(str(exc)) from exc
 

@@ -7,7 +7,7 @@ as large as a batch (OPSDIAG_MAX_BATCH_BYTES) and hold as many calls as a batch 
 The signature check has no route: the app secret stays on the machine that has it.
 """
 
-from flask import Blueprint, Response, current_app, jsonify, render_template_string, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template_string, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest
 
@@ -15,12 +15,16 @@ from rules import jsontext
 
 from .. import limits
 from ..language import preferred_language
-from ..web.admin.auth import authenticate
-from ..web.admin.keys import CLIENT
 from ..web.api.diagnose import json_payload
+from ..web.auth import authenticate
+from ..web.keys import CLIENT
 from . import capture, compare, report
 
 bp = Blueprint("debugging", __name__)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 MEDIA = {"json": "application/json", "md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
               "frame-ancestors 'none'")

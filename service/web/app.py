@@ -1,69 +1,50 @@
-"""Application factory: wires configuration, the knowledge base and the blueprints."""
+"""Application factory: wires the settings, the knowledge base and the parts of the web service."""
 
-import logging
-import os
 from pathlib import Path
 
 from flask import Flask, g, request
+from werkzeug.utils import import_string
 
-from rules.kb.loader import DEFAULT_KB_DIR
 from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
 
 from .. import limits, logs
-from ..debugging.routes import bp as debugging_bp
-from . import admin, envelope, gaps, heap, problems
-from .admin.keys import chosen_key_problem
-from .api import check, diagnose, docs, health
-from .api.metrics import bp as metrics_bp
-from .console import bp as console_bp
+from ..settings import Settings, refuse
+from . import envelope, gaps, heap, problems
 from .json_encoding import OrjsonProvider
+from .keys import chosen_key_problem
 
-log = logging.getLogger("opsdiag.settings")
-SWITCH = {"on": True, "1": True, "true": True, "off": False, "0": False, "false": False}
-
-
-class SettingRefused(RuntimeError):
-    """A setting the service cannot work with as given: it does not start, and says why."""
-
-
-def refuse(name: str, why: str):
-    """One log line naming the variable and the reason (never its value: it may be a key)."""
-    log.critical("%s refused, the service does not start: %s", name, why)
-    raise SettingRefused(f"{name}: {why}")
+# The parts of the web service, registered in this order: the API core, then what builds on
+# it (joint debugging, the admin API, the console over both). Each module has init_app(app);
+# they are named rather than imported here so that nothing below the console depends on it.
+PARTS = (
+    "service.web.api",
+    "service.debugging.routes",
+    "service.web.admin",
+    "service.web.console",
+)
 
 
-def _switch(name: str, default: str) -> bool:
-    raw = os.environ.get(name, default).strip().lower() or default
-    if raw not in SWITCH:
-        refuse(name, f"{raw!r} is neither on nor off")
-    return SWITCH[raw]
-
-
-def _count(name: str, default: str) -> int:
-    raw = os.environ.get(name, default).strip() or default
-    if not raw.isdigit() or int(raw) < 1:
-        refuse(name, f"{raw!r} is not a whole number of 1 or more")
-    return int(raw)
-
-
-def check_key_settings(config: dict) -> None:
+def check_key_settings(chosen: str) -> None:
     """A bootstrap key that could never authenticate is refused now, not as 'unknown' later."""
-    chosen = config.get("BOOTSTRAP_ADMIN_KEY")
     problem = chosen_key_problem(chosen) if chosen else None
     if problem:
         refuse("OPSDIAG_BOOTSTRAP_ADMIN_KEY", problem)
 
 
-def settings_from_env() -> dict:
+def flask_config(settings: Settings) -> dict:
+    """What the request handlers read of the settings, as Flask config (tests override it)."""
     return {
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or "sqlite:///opsdiag.db",
-        "KB_DIR": os.environ.get("OPSDIAG_KB_DIR") or str(DEFAULT_KB_DIR),
-        "POLL_SECONDS": float(os.environ.get("OPSDIAG_POLL_SECONDS", "0.5")),
-        "MAX_CONTENT_LENGTH": limits.LIMITS.body_bytes,  # every limit: service/limits.py
-        "DIAGNOSE_AUTH": _switch("OPSDIAG_DIAGNOSE_AUTH", "off"),
-        "BOOTSTRAP_ADMIN_KEY": os.environ.get("OPSDIAG_BOOTSTRAP_ADMIN_KEY", ""),
-        "AUTH_FAILURE_LIMIT": _count("OPSDIAG_AUTH_FAILURES_PER_MINUTE", "10"),
+        "DATABASE_URL": settings.database_url,
+        "KB_DIR": str(settings.kb_dir),
+        "POLL_SECONDS": settings.poll_seconds,
+        "MAX_CONTENT_LENGTH": limits.LIMITS.body_bytes,  # the process's (entry points apply theirs)
+        "DIAGNOSE_AUTH": settings.diagnose_auth,
+        "BOOTSTRAP_ADMIN_KEY": settings.bootstrap_admin_key,
+        "AUTH_FAILURE_LIMIT": settings.auth_failure_limit,
+        "GAPS": settings.gaps,
+        "GAPS_FLUSH_SECONDS": settings.gaps_flush_seconds,
+        "GAPS_BUFFER": settings.gaps_buffer,
     }
 
 
@@ -75,11 +56,15 @@ def _header_fields(environ: dict) -> int:
     return count + bool(environ.get("CONTENT_TYPE")) + bool(environ.get("CONTENT_LENGTH"))
 
 
-def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> Flask:
+def create_app(config: dict | None = None, kb: KnowledgeBase | None = None,
+               settings: Settings | None = None) -> Flask:
+    """The web service for `settings` (read from the environment when not given)."""
+    settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config.update(settings_from_env())
+    app.config.update(flask_config(settings))
     app.config.update(config or {})
-    check_key_settings(app.config)
+    check_key_settings(app.config["BOOTSTRAP_ADMIN_KEY"])
+    app.extensions["opsdiag.settings"] = settings
     app.json = OrjsonProvider(app)  # UTF-8, keys in the order they were built
 
     if kb is None:
@@ -90,15 +75,8 @@ def create_app(config: dict | None = None, kb: KnowledgeBase | None = None) -> F
     app.extensions["opsdiag.kb"] = kb
 
     problems.register(app)
-    app.register_blueprint(diagnose.bp)
-    app.register_blueprint(check.bp)  # POST /check: a request against its published schema
-    app.register_blueprint(health.bp)
-    app.register_blueprint(docs.bp)
-    app.register_blueprint(metrics_bp)
-    app.register_blueprint(console_bp)  # /console: pages over the admin API (service/web/console)
-    app.register_blueprint(debugging_bp)  # /debug/report, /debug/compare, /console/debug (service/debugging)
-    if kb.store is not None:
-        admin.install(app, kb.store)
+    for part in PARTS:
+        import_string(part).init_app(app)
     gaps.init_app(app, kb.store)  # unmatched errors, buffered and flushed in the background
 
     @app.before_request

@@ -143,14 +143,11 @@ def _flush_all_at_exit() -> None:  # a worker stopping keeps what it buffered
 
 def init_app(app: Flask, store) -> GapRecorder | None:
     """A recorder over the app's store (none without a store, or with OPSDIAG_GAPS=off)."""
-    enabled = app.config.get("GAPS", os.environ.get("OPSDIAG_GAPS", "on"))
+    enabled = app.config["GAPS"]
     if store is None or str(enabled).lower() in ("off", "0", "false", "no"):
         return None
-    recorder = GapRecorder(
-        store,
-        flush_seconds=float(app.config.get("GAPS_FLUSH_SECONDS", os.environ.get("OPSDIAG_GAPS_FLUSH_SECONDS", "5"))),
-        max_items=int(app.config.get("GAPS_BUFFER", os.environ.get("OPSDIAG_GAPS_BUFFER", "1000"))),
-    )
+    recorder = GapRecorder(store, flush_seconds=float(app.config["GAPS_FLUSH_SECONDS"]),
+                           max_items=int(app.config["GAPS_BUFFER"]))
     app.extensions["opsdiag.gaps"] = recorder
     return recorder
 

@@ -7,34 +7,34 @@ worker imports the app (docs/operating.md, "Running it").
 """
 
 import glob
-import multiprocessing
 import os
 import shutil
 import tempfile
 
 from gunicorn.glogging import Logger as _GunicornLogger
 
-from service.limits import LIMITS as _LIMITS
 from service.logs import logconfig_dict as _logconfig_dict
+from service.settings import current
 
-bind = os.environ.get("OPSDIAG_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("OPSDIAG_WORKERS", str(multiprocessing.cpu_count())))
-worker_class = os.environ.get("OPSDIAG_WORKER_CLASS", "sync")
-threads = int(os.environ.get("OPSDIAG_THREADS", "1"))
-timeout = int(os.environ.get("OPSDIAG_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("OPSDIAG_GRACEFUL_TIMEOUT", "20"))
-keepalive = int(os.environ.get("OPSDIAG_KEEPALIVE", "5"))
-max_requests = int(os.environ.get("OPSDIAG_MAX_REQUESTS", "0"))
+_settings = current()  # read once here; each worker's app reads them again (service/settings.py)
+bind = _settings.bind
+workers = _settings.workers
+worker_class = _settings.worker_class
+threads = _settings.threads
+timeout = _settings.timeout
+graceful_timeout = _settings.graceful_timeout
+keepalive = _settings.keepalive
+max_requests = _settings.max_requests
 limit_request_field_size = 8190
-limit_request_fields = _LIMITS.gunicorn_header_fields  # the app answers 431 past OPSDIAG_MAX_HEADER_FIELDS
-loglevel = os.environ.get("OPSDIAG_LOG_LEVEL", "info")
+limit_request_fields = _settings.limits.gunicorn_header_fields  # the app answers 431 past OPSDIAG_MAX_HEADER_FIELDS
+loglevel = _settings.log_level or "info"
 preload_app = False
 
 # Logs: JSON lines (service/logs.py). The app writes the access log, one line per request
 # with its request id, to OPSDIAG_ACCESS_LOG (- for stdout, a file path, or off);
 # gunicorn's own access log is silenced and its error log is JSON on stderr.
 accesslog = None
-logconfig_dict = _logconfig_dict(loglevel, os.environ.get("OPSDIAG_ACCESS_LOG", "-"))
+logconfig_dict = _logconfig_dict(loglevel, _settings.access_log)
 
 
 class Logger(_GunicornLogger):
@@ -53,14 +53,16 @@ _CREATED_DIR_ENV = "OPSDIAG_CREATED_PROMETHEUS_DIR"
 
 
 def on_starting(server):
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = _settings.prometheus_multiproc_dir
     if path:
         os.makedirs(path, exist_ok=True)
         for stale in glob.glob(os.path.join(path, "*.db")):  # samples of a previous run
             os.remove(stale)
     else:
         path = tempfile.mkdtemp(prefix="opsdiag-metrics-")
+        # for the workers, which read their settings anew (prometheus_client reads it too)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ[_CREATED_DIR_ENV] = path
+        current.cache_clear()
     server.log.info("metrics of all workers are gathered in %s", path)
 
 

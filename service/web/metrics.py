@@ -8,7 +8,6 @@ imported, so the variable must be set before the app is imported (gunicorn's
 on_starting hook runs before any worker is forked).
 """
 
-import os
 
 from opsdiag_client.answer import Result
 from prometheus_client import (
@@ -23,9 +22,11 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 
+from ..settings import current
+
 disable_created_metrics()  # no *_created series: one process or many, the same exposition
 
-MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+MULTIPROC_DIR = current().prometheus_multiproc_dir
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus understands
 
 DIAGNOSES = Counter(

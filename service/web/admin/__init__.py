@@ -14,12 +14,19 @@ from rules.kb.loader import RuleSetError
 from rules.kb.store import Conflict, CurrentMoved, Store
 
 from ...schemas import DiagnoseRequestSchema
+from ..auth import FailureBrake
+from ..keys import ensure_bootstrap_key
 from ..problems import problem
-from .auth import FailureBrake
-from .keys import ensure_bootstrap_key
 
 bp = Blueprint("admin", __name__, url_prefix="/admin/v1")
 log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    """The admin API needs the rule store; without one (rules read from files) it is not mounted."""
+    store = app.extensions["opsdiag.kb"].store
+    if store is not None:
+        install(app, store)
 
 
 def install(app: Flask, store: Store) -> None:

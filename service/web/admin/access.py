@@ -7,9 +7,9 @@ from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest, NotFound
 
 from ..api.diagnose import json_payload
+from ..auth import requires
+from ..keys import create_key, list_keys, revoke
 from . import actor, bp
-from .auth import requires
-from .keys import create_key, list_keys, revoke
 from .schemas import AuditOut, AuditQuery, KeyCreateRequest, KeyOut
 
 

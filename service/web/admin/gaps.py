@@ -11,8 +11,8 @@ from marshmallow import fields, validate
 from rules.kb.gaps import top_gaps
 
 from ...schemas import DiagnoseRequestSchema, Strict
+from ..auth import requires
 from . import bp
-from .auth import requires
 
 MAX_LIMIT = 100
 

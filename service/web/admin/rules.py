@@ -8,8 +8,8 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from rules.kb.curation import RuleState
 
 from ..api.diagnose import json_payload
+from ..auth import requires
 from . import actor, bp, if_match, workspace
-from .auth import requires
 from .schemas import RuleListQuery, RuleQuery, RuleTestRequest
 
 MERGE_PATCH = "application/merge-patch+json"

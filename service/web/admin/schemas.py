@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from rules.kb.loader import FILE_NAME, FILE_NAME_RULE
 
 from ...schemas import DiagnoseRequestSchema, Strict, Timestamp
-from .keys import ALL_ROLES
+from ..keys import ALL_ROLES
 
 FILE = validate.Regexp(FILE_NAME, error=FILE_NAME_RULE)
 

@@ -5,8 +5,8 @@ from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from ... import limits
 from ..api.diagnose import json_payload
+from ..auth import requires
 from . import actor, bp, workspace
-from .auth import requires
 from .schemas import ExportQuery, PublishRequest, VersionOut
 
 ZIP = "application/zip"

@@ -13,12 +13,14 @@ from ... import limits
 from ...language import preferred_language
 from ...schemas import DiagnoseRequestSchema
 from .. import gaps, metrics
-from ..admin.auth import authenticate
-from ..admin.keys import CLIENT
-from ..console.api import CONSOLE_TRIAL
+from ..auth import authenticate
+from ..keys import CLIENT
 from ..problems import invalid_params
 
 bp = Blueprint("diagnose", __name__)
+# A WSGI environ key no HTTP client can set: the console's own trial calls (service/web/console/api.py),
+# which are not kept as unexplained errors.
+CONSOLE_TRIAL = "opsdiag.console_trial"
 _schema = DiagnoseRequestSchema()
 
 

@@ -1,11 +1,8 @@
 """Liveness, readiness and the contract itself."""
 
-from pathlib import Path
-
 from flask import Blueprint, Response, current_app, jsonify
 
 bp = Blueprint("health", __name__)
-OPENAPI_PATH = Path(__file__).resolve().parents[3] / "openapi.yaml"
 
 
 @bp.get("/healthz")
@@ -28,4 +25,4 @@ def readyz():
 
 @bp.get("/openapi.yaml")
 def openapi():
-    return Response(OPENAPI_PATH.read_bytes(), mimetype="application/yaml")
+    return Response(current_app.extensions["opsdiag.settings"].openapi_path.read_bytes(), mimetype="application/yaml")

@@ -17,7 +17,7 @@ from flask import current_app, g, request
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
-CONSOLE_TRIAL = "opsdiag.console_trial"  # a WSGI environ key: no HTTP client can set it
+from ..api.diagnose import CONSOLE_TRIAL
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from ...batch.readers import InputError
 from ...batch.report import STATIC as BOARD_STATIC
 from ...batch.report import board_data
 from ...batch.run import diagnose_file
-from ..admin.auth import authenticate
-from ..admin.keys import CLIENT
 from ..assets import send_asset
+from ..auth import authenticate
+from ..keys import CLIENT
 from .views import STATIC, bp, page
 
 ASSETS = {"board.js": (BOARD_STATIC, "text/javascript; charset=utf-8"),

@@ -18,7 +18,7 @@ from rules import jsontext
 from rules.kb.schema import MAP_FIELDS
 from rules.model import DOMAINS, PLATFORMS
 
-from ..admin.keys import allows
+from ..keys import allows
 from . import api, form
 from .i18n import LANGUAGES, Texts, chosen_language
 
