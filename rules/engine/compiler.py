@@ -157,7 +157,11 @@ def json_type(value: Any) -> str:
 
 
 def has_type(value: Any, wanted: str) -> bool:
-    found = {json_type(v) for v in _flatten(value)} if value is not None else set()
+    """The `type` test: whether any value found at the path has that JSON type: the value
+    itself or, in an array, any of its items. A missing value is null, as JMESPath has it."""
+    found = {json_type(value)}
+    if isinstance(value, list):
+        found.update(json_type(v) for v in _flatten(value))
     if wanted == "number":
         return bool(found & {"number", "integer"})
     return wanted in found

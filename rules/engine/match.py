@@ -110,6 +110,9 @@ def prepare(part: Partition, fact: Fact, plans: dict | None = None) -> tuple[dic
             found = match(_utf8(value)) if match is not None and value is not None else ()
         raw[key] = value
         if value is None:
+            for wanted, flag in types:
+                if wanted == "null":  # the one type test a missing or null value passes
+                    out[flag] = 1
             continue
         out[key] = value if value.__class__ is str and not spelled else equality_text(value, spelled)
         if number_key is not None:

@@ -86,6 +86,7 @@ def test_regex_ignores_case_and_reads_a_non_text_value_as_its_json():
     ({"gt": 0}, False),
     ({"lte": 0}, False),
     ({"type": "string"}, False),
+    ({"type": "null"}, True),  # JMESPath reads a missing value as null
 ])
 def test_a_value_the_payload_does_not_have(spec, passed):
     steps = trace(rule({"body": {"data.reason": spec}}), fact(body={"data": {}}))
@@ -100,7 +101,9 @@ def test_comparing_a_number_with_text_fails_the_step_instead_of_raising():
 @pytest.mark.parametrize(("value", "wanted", "passed"), [
     ("12", "string", True), ("12", "number", False), (12, "number", True), (1.5, "integer", False),
     (True, "boolean", True), (True, "number", False), ({"a": 1}, "object", True), ([1, "x"], "string", True),
-    ([1, 2], "string", False),
+    ([1, 2], "string", False), ([1, 2], "array", True), ([], "array", True), ("x", "array", False),
+    (None, "null", True), ([1, None], "null", True), ([1], "null", False), ({"a": None}, "null", False),
+    ([[1]], "array", True), ([{"a": 1}], "object", True),
 ])
 def test_type_checks_the_json_type_of_a_body_value_or_of_the_items_of_an_array(value, wanted, passed):
     steps = trace(rule({"body": {"data.value": {"type": wanted}}}), fact(body={"data": {"value": value}}))
@@ -194,6 +197,18 @@ def test_values_of_another_type_than_the_operand(engine_of, when, payload, match
     assert all(s.passed for s in trace(checked, seen)) is matched
 
 
+@pytest.mark.parametrize(("wanted", "value", "matched"), [
+    ("array", [1, 2], True), ("array", [], True), ("array", "[1, 2]", False),
+    ("null", None, True), ("null", [1, None], True), ("null", 0, False), ("string", None, False),
+])
+def test_the_engine_tests_type_as_the_rule_language_says(engine_of, wanted, value, matched):
+    """kb_content/README.md: true if any value found there has that type (an array is one)."""
+    checked = rule({"body": {"data.value": {"type": wanted}}})
+    seen = fact(body={"data": {"value": value}})
+    assert (engine_of(checked).match(seen) == [checked]) is matched
+    assert all(s.passed for s in trace(checked, seen)) is matched
+
+
 # Every operator against values of every JSON type, in a body path (where text spelling a
 # number is that number), a context value and the code (compared as text as it is): the
 # engine and the trace must give the same answer on each.
@@ -204,7 +219,8 @@ OPERATIONS = [
     3, "3", 3.5, "abc", True, "true", 1, "é", 'a"}', "a\\b", "[1, 2]", 2**70, None,
     {"ne": 3}, {"ne": "abc"}, {"ne": None}, {"ne": True}, {"in": ["3", "abc", None]}, {"in": [1, 2]},
     {"not_in": [3, "a"]}, {"not_in": [None]}, {"gt": 0}, {"gte": 3}, {"lt": 3.5}, {"lte": -1},
-    {"gt": 9.3e18}, {"exists": True}, {"type": "number"},
+    {"gt": 9.3e18}, {"exists": True}, {"type": "number"}, {"type": "array"}, {"type": "null"},
+    {"type": "string"}, {"type": "object"}, {"type": "boolean"}, {"type": "integer"},
 ]
 
 
