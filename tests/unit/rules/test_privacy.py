@@ -79,11 +79,23 @@ def test_keys_named_in_the_modules_lists(key, kind):
     assert classify(key) == kind
 
 
-@pytest.mark.xfail(strict=True, reason="shipto/billto are matched as one word only: ship_to, ShipTo, billTo "
-                                       "(Amazon Shipping's shipTo object) are not address keys")
-@pytest.mark.parametrize("key", ["ship_to", "ShipTo", "shipTo", "bill_to", "BillTo"])
+@pytest.mark.parametrize("key", ["ship_to", "ShipTo", "shipTo", "bill_to", "BillTo", "ship-to", "SHIP_TO",
+                                 "ship_from", "shipFrom", "ship_to_address", "billToContact"])
 def test_ship_to_and_bill_to_name_an_address_in_any_style(key):
     assert classify(key) == "address"
+
+
+@pytest.mark.parametrize("key", ["ship_to_id", "reply_to", "sent_from", "to", "from", "ship_method"])
+def test_other_keys_with_to_or_from_name_no_address(key):
+    assert classify(key) != "address"
+
+
+def test_amazon_shippings_ship_to_object_is_masked_whole():
+    masked = redact({"shipTo": {"name": "Jane Doe", "addressLine1": "1 Main St", "city": "Seattle",
+                                "postalCode": "98109", "countryCode": "US", "phoneNumber": "2065550100"},
+                     "serviceId": "std-us-swa-mfn"})
+    assert masked["serviceId"] == "std-us-swa-mfn"
+    assert "Seattle" not in str(masked) and "98109" not in str(masked) and "Jane" not in str(masked)
 
 
 # ------------------------------------------------------------- structures
