@@ -439,15 +439,16 @@ def _redact_text_cached(text: str, regions: tuple[str, ...]) -> str:
 
 
 def _regions(regions: Iterable[str | None] | None) -> tuple[str, ...]:
+    """The default (Chinese) formats, which are always found, and those of `regions`."""
     if regions is None:
         return DEFAULT_REGIONS
-    out = []
+    out = list(DEFAULT_REGIONS)
     for region in regions:
         region = (region or "").upper()
         region = "GB" if region == "UK" else region
         if region in phonenumbers.SUPPORTED_REGIONS and region not in out:
             out.append(region)
-    return tuple(out) or DEFAULT_REGIONS
+    return tuple(out)
 
 
 def redact_text(text: str, regions: Iterable[str | None] | None = None) -> str:

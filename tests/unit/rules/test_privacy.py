@@ -267,10 +267,10 @@ def test_international_numbers_are_found_whatever_the_region():
     assert redact_text("call +44 7911 123456", ["ID"]) == "call [phone]"
 
 
-@pytest.mark.xfail(strict=True, reason="redact_text's docstring says Chinese formats are always found; "
-                                       "passing regions replaces them (callers pass CN themselves)")
 def test_chinese_numbers_are_found_when_other_regions_are_named():
     assert redact_text("call 13912345678", ["ID"]) == "call [phone]"
+    assert redact_text("call 0812 3456 7890 or 13912345678", ["ID"]) == "call [phone] or [phone]"
+    assert redact({"note": "call 13912345678"}, regions=["TH"]) == {"note": "call [phone]"}
 
 
 def test_a_payload_is_masked_with_the_phone_formats_of_its_region_and_chinese_ones():
