@@ -8,15 +8,25 @@ compiled once, case-insensitive, that the engine uses. Matches are ranked by the
 engine's own score stage (rules/engine/score.py): only finding them is compared.
 
 The comparison semantics are the engine's documented ones, so both give the same
-answers (checked before any timing): header and query values that look like numbers
-compare as numbers, a value found as a one-element list compares as that element,
-other structures as their JSON text; a regex searches the value's text; any test on
-a missing value fails except `exists: false`, `eq: null` and `not_regex`.
+answers (checked before any timing): equality through compiler.equality_text (text
+that spells a number is that number in map values, a one-element list is that element,
+other structures their JSON text), order through compiler.ordering_number (numbers
+only); a regex searches the value's text; any test on a missing value fails except
+`exists: false`, `eq: null`, `type: null` and `not_regex`.
 """
 
 import jmespath
 
-from rules.engine.compiler import as_text, compile_regex, has_type, number_or_text, scalar_for_engine
+from rules.engine.compiler import (
+    NUMBER_SPELLING_SOURCES,
+    as_text,
+    compare,
+    compile_regex,
+    equality_text,
+    has_type,
+    number_or_text,
+    ordering_number,
+)
 from rules.engine.score import Scorer, rule_weight
 
 _TEXT_MAPS = ("headers", "request_headers", "query")
@@ -44,7 +54,6 @@ def _reader(source: str, name: str):
 
 def _test(op: str, operand, source: str):
     """A function (raw value) -> bool for one operator."""
-    literal = number_or_text if source in _TEXT_MAPS else (lambda v: v)
     if op == "regex":
         regex = compile_regex(operand)
         return lambda v: v is not None and regex.search(as_text(v)) is not None
@@ -52,30 +61,22 @@ def _test(op: str, operand, source: str):
         regex = compile_regex(operand)
         return lambda v: v is None or regex.search(as_text(v)) is None
     if op == "type":
-        return lambda v: v is not None and has_type(v, operand)
+        return lambda v: has_type(v, operand)
     if op == "exists":
         return lambda v: (v is not None) == operand
     if op == "eq" and operand is None:
         return lambda v: v is None
-    if op == "eq":
-        expected = literal(operand)
-        return lambda v: v is not None and scalar_for_engine(v) == expected
-    if op == "ne":
-        expected = literal(operand)
-        return lambda v: v is not None and scalar_for_engine(v) != expected
-    if op == "in":
-        options = [literal(x) for x in operand]
-        return lambda v: v is not None and scalar_for_engine(v) in options
-    if op == "not_in":
-        options = [literal(x) for x in operand]
-        return lambda v: v is not None and scalar_for_engine(v) not in options
+    spelled = source in NUMBER_SPELLING_SOURCES
+    if op in ("eq", "ne", "in", "not_in"):
+        options = {equality_text(x, spelled) for x in (operand if op in ("in", "not_in") else (operand,))
+                   if x is not None}
+        wanted = op in ("eq", "in")
+        return lambda v: v is not None and (equality_text(v, spelled) in options) is wanted
 
-    def compare(v):
-        v = scalar_for_engine(v)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            return False
-        return {"gt": v > operand, "gte": v >= operand, "lt": v < operand, "lte": v <= operand}[op]
-    return compare
+    def ordered(v):
+        number = ordering_number(v) if v is not None else None
+        return number is not None and compare(op, number, operand)
+    return ordered
 
 
 def rank(rule) -> tuple:

@@ -91,8 +91,8 @@ _PERSON_PREFIX = frozenset({"full", "first", "last", "given", "family", "middle"
                             "addressee", "cardholder", "holder", "account", "billing", "shipping"})
 # A key holding one of these (or an address) is about a person: everything under it is masked.
 _PERSON_OBJECT = frozenset({"recipient", "recipients", "receiver", "receivers", "consignee", "buyer", "buyers",
-                            "customer", "customers", "addressee", "shipto", "billto", "cardholder"})
-_ADDRESS = frozenset({"address", "addresses", "addr", "street", "streets", "shipto", "billto"})
+                            "customer", "customers", "addressee", "shipto", "billto", "shipfrom", "cardholder"})
+_ADDRESS = frozenset({"address", "addresses", "addr", "street", "streets", "shipto", "billto", "shipfrom"})
 # A bare `name` under these objects names a thing, not a person.
 _THING = frozenset({
     "product", "products", "sku", "skus", "item", "items", "category", "categories", "attribute",
@@ -136,7 +136,9 @@ def _classify(key: str, parent: str) -> str | None:
     tokens = key_tokens(key)
     if not tokens:
         return None
-    flat, last, words = "".join(tokens), tokens[-1], set(tokens)
+    flat, last = "".join(tokens), tokens[-1]
+    # a verb and its preposition are one word: ship_to, ShipTo, shipTo, bill_to, shipFrom
+    words = set(tokens) | {a + b for a, b in zip(tokens, tokens[1:], strict=False) if b in ("to", "from")}
     if words & _SECRET_ANY or flat in _SECRET_FLAT or flat.endswith("accesstoken"):
         return SECRET
     if last in _SECRET_LAST and not (last in ("token", "tokens") and words & _NOT_CREDENTIAL):
@@ -437,15 +439,16 @@ def _redact_text_cached(text: str, regions: tuple[str, ...]) -> str:
 
 
 def _regions(regions: Iterable[str | None] | None) -> tuple[str, ...]:
+    """The default (Chinese) formats, which are always found, and those of `regions`."""
     if regions is None:
         return DEFAULT_REGIONS
-    out = []
+    out = list(DEFAULT_REGIONS)
     for region in regions:
         region = (region or "").upper()
         region = "GB" if region == "UK" else region
         if region in phonenumbers.SUPPORTED_REGIONS and region not in out:
             out.append(region)
-    return tuple(out) or DEFAULT_REGIONS
+    return tuple(out)
 
 
 def redact_text(text: str, regions: Iterable[str | None] | None = None) -> str:

@@ -216,6 +216,28 @@ def test_an_invalid_rule_is_refused_with_the_field_and_why(env):
     assert any(p["name"].startswith("examples.match.0") for p in response.get_json()["invalid-params"])
 
 
+@pytest.mark.parametrize(("when", "field"), [
+    ({"code": {"eq": {"a": 1}}}, "when.code"),
+    ({"code": {"not_in": [["E1"]]}}, "when.code"),
+    ({"body": {"data": {"ne": ["x"]}}}, "when.body.data"),
+])
+def test_a_structure_where_a_scalar_belongs_is_a_422_naming_the_field(env, when, field):
+    """An unhashable operand once escaped the schema as a TypeError (a 500)."""
+    app, _kb, store, keys = env
+    client = app.test_client()
+    body, etag = read_rule(client, keys["viewer"])
+    broken = {**body, "when": when}
+    for response in (
+        client.post(f"/admin/v1/rules/{RULE}/check", headers=auth(keys["editor"]), json=broken),
+        client.put(f"/admin/v1/rules/{RULE}", headers=auth(keys["editor"], **{"If-Match": etag}), json=broken),
+        client.post("/admin/v1/rules", headers=auth(keys["editor"]), json={**broken, "id": RULE + "_copy"}),
+    ):
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert response.mimetype == "application/problem+json"
+        assert field in {p["name"] for p in response.get_json()["invalid-params"]}
+    assert store.drafts() == []
+
+
 def test_a_draft_is_tried_against_a_payload_with_a_trace(env):
     app, _kb, _store, keys = env
     client = app.test_client()

@@ -21,6 +21,7 @@ except the extractors the match stage calls. JMESPath expressions that are plain
 
 import itertools
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ def number_or_text(value: Any) -> Any:
             return number if number == number and abs(number) != float("inf") else value
     return value
 
+
+TEXT_MAPS = ("headers", "request_headers", "query")  # values that arrive as text
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _SIMPLE_PATH = re.compile(rf"{_IDENT}(?:\.{_IDENT}|\[-?[0-9]+\])*")
@@ -124,7 +127,7 @@ def extractor(source: str, name: str) -> Callable[[Fact], Any]:
             except (jmespath.exceptions.JMESPathError, TypeError, ValueError):
                 return None
         return search
-    if source in ("headers", "request_headers", "query"):
+    if source in TEXT_MAPS:
         return lambda fact: number_or_text(getattr(fact, source).get(name))
     if source in ("context", "derived"):
         return lambda fact: getattr(fact, source).get(name)
@@ -154,7 +157,11 @@ def json_type(value: Any) -> str:
 
 
 def has_type(value: Any, wanted: str) -> bool:
-    found = {json_type(v) for v in _flatten(value)} if value is not None else set()
+    """The `type` test: whether any value found at the path has that JSON type: the value
+    itself or, in an array, any of its items. A missing value is null, as JMESPath has it."""
+    found = {json_type(value)}
+    if isinstance(value, list):
+        found.update(json_type(v) for v in _flatten(value))
     if wanted == "number":
         return bool(found & {"number", "integer"})
     return wanted in found
@@ -167,6 +174,83 @@ def scalar_for_engine(value: Any) -> Any:
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str | int | float | bool):
         return value[0]
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# How a slot's value is compared. durable-rules compares a value with an operand of another
+# type by formatting the number as text and comparing the two texts over the length of the
+# longer one as it reads it; the length of a literal number is never set, so the fact's text
+# is compared only over its own length: "" and "3" equal 3.5, and "abc" >= 3 holds since
+# "a" sorts after "3". The engine therefore never lets it compare mixed types: the
+# equality tests (eq, ne, in, not_in) read the slot's value as text and compare it with
+# operands made text the same way (`equality_text`), and the ordering tests (gt, gte, lt,
+# lte) read a second slot holding the value only when it is a number (`ordering_number`).
+# trace.py tests a condition with the same two functions, so that the explanation of a
+# match (and the `unless` tests of score.py) cannot disagree with the engine.
+NUMBER_SPELLING_SOURCES = (*TEXT_MAPS, "body", "request_body", "context", "derived")
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _number_text(number: int | float) -> str:
+    if number.__class__ is float and number.is_integer():
+        return str(int(number))  # 3.0 equals 3, as in JSON
+    return str(number) if number.__class__ is int else repr(number)
+
+
+def equality_text(value: Any, spelled_numbers: bool = True) -> str | None:
+    """What eq/ne/in/not_in compare, for a slot value and for an operand alike (None: no value).
+
+    Structures are their JSON text and a one-item array its item (`scalar_for_engine`);
+    a boolean is `true`/`false`; a number is its shortest text, so that 3, 3.0 and, where
+    `spelled_numbers` (the values of maps: headers, query, body paths, context, derived),
+    the text "3" or " 3 " are all equal. Codes, paths, hosts and the other scalar fields
+    compare as they are (their eq gates look values up exactly).
+    """
+    value = scalar_for_engine(value)
+    if value is None:
+        return None
+    if spelled_numbers and value.__class__ is str:
+        value = number_or_text(value)
+    cls = value.__class__
+    if cls is str:
+        return value
+    if cls is bool:
+        return "true" if value else "false"
+    return _number_text(value)
+
+
+def ordering_number(value: Any) -> int | float | None:
+    """The number gt/gte/lt/lte compare (text spelling a number counts), as durable-rules
+    reads it, or None when the value is not a number (booleans are not) and the test fails.
+
+    durable-rules reads integers as 64-bit (saturating) and an exponent only after a
+    fraction (`1e+20` stops the whole fact): such values are sent as the integer they are
+    or as the float just below them in magnitude, which compares the same with every
+    operand durable-rules can read.
+    """
+    value = number_or_text(scalar_for_engine(value))
+    if value.__class__ is int:
+        return min(max(value, _INT64_MIN), _INT64_MAX)
+    if value.__class__ is not float or value != value or value in (float("inf"), float("-inf")):
+        return None
+    text = repr(value)
+    if "e" in text and "." not in text:
+        if value.is_integer():
+            return min(max(int(value), _INT64_MIN), _INT64_MAX)
+        return math.nextafter(value, 0.0)
+    return value
+
+
+def compare(op: str, number: int | float, operand: int | float) -> bool:
+    """gt/gte/lt/lte as durable-rules computes them: in doubles when either side is one."""
+    if number.__class__ is float or operand.__class__ is float:
+        number, operand = float(number), float(operand)
+    if op == "gt":
+        return number > operand
+    if op == "gte":
+        return number >= operand
+    if op == "lt":
+        return number < operand
+    return number <= operand
 
 
 def as_text(value: Any) -> str | None:
@@ -185,6 +269,8 @@ class Slot:
     regex_set: Any = None
     regex_flags: list[str] = field(default_factory=list)
     readers: int = 0  # bit i set: rule i of the group tests this slot
+    spelled_numbers: bool = False  # equality_text reads "3" as 3 (the values of maps)
+    number_key: str | None = None  # the key of the value as a number, when a rule orders it
     flag_index: dict[str, int] = field(default_factory=dict)  # regex flag -> its pattern's index in the set
 
 
@@ -314,7 +400,8 @@ class RuleGroup:
     def _slot(self, cond: Condition) -> Slot:
         key = (cond.source, cond.name)
         if key not in self.slots:
-            self.slots[key] = Slot(f"v{len(self.slots)}", cond.label, extractor(*key))
+            self.slots[key] = Slot(f"v{len(self.slots)}", cond.label, extractor(*key),
+                                   spelled_numbers=cond.source in NUMBER_SPELLING_SOURCES)
         return self.slots[key]
 
     def _flag(self, slot: Slot, kind: str, operand: str) -> str:
@@ -327,7 +414,10 @@ class RuleGroup:
 
     def _condition(self, cond: Condition) -> list[dict]:
         slot = self._slot(cond)
-        coerce = number_or_text if cond.source in ("headers", "request_headers", "query") else _same
+        spelled = slot.spelled_numbers
+
+        def text(operand: Any) -> Any:
+            return None if operand is None else equality_text(operand, spelled)
         key, tests = slot.key, []
         for op, operand in cond.ops:
             if op in ("regex", "not_regex"):
@@ -338,16 +428,17 @@ class RuleGroup:
             elif op == "exists":
                 tests.append({"$ex" if operand else "$nex": {key: 1}})
             elif op == "eq":
-                tests.append({"$nex": {key: 1}} if operand is None else {key: coerce(operand)})
+                tests.append({"$nex": {key: 1}} if operand is None else {key: text(operand)})
             elif op == "ne":
-                tests.append({"$neq": {key: coerce(operand)}})
+                tests.append({"$neq": {key: text(operand)}})
             elif op == "in":
-                options = [{key: coerce(v)} for v in operand]
+                options = [{key: text(v)} for v in operand]
                 tests.append(options[0] if len(options) == 1 else {"$or": options})
             elif op == "not_in":
-                tests.extend({"$neq": {key: coerce(v)}} for v in operand)
+                tests.extend({"$neq": {key: text(v)}} for v in operand)
             else:  # gt gte lt lte
-                tests.append({f"${op}": {key: operand}})
+                slot.number_key = slot.number_key or f"{key}n"
+                tests.append({f"${op}": {slot.number_key: operand}})
         return tests
 
 
@@ -410,10 +501,6 @@ class Partition:
             slot = self.slots[(name, "")]
             self.regex_gates.append((slot.key, slot.extract, slot.regex_set._set.Match, index))
         self.present_gates = [(self.slots[key].extract, rules) for key, rules in present.items()]
-
-def _same(value: Any) -> Any:
-    return value
-
 
 def _set_options():
     options = re2.Options()

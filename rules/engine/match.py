@@ -25,11 +25,10 @@ import durable_rules_engine
 from durable import engine as durable
 
 from ..model import Rule
-from .compiler import Layout, Partition, as_text, has_type, scalar_for_engine
+from .compiler import Layout, Partition, as_text, equality_text, has_type, ordering_number
 from .normalize import Fact
 
 MAX_PLANS = 4096  # cached extraction plans per partition; past it the cache starts over
-_SCALARS = frozenset({str, int, float, bool})
 _EMPTY = {"sid": "0", "id": "f"}
 
 
@@ -103,7 +102,7 @@ def prepare(part: Partition, fact: Fact, plans: dict | None = None) -> tuple[dic
     out: dict[str, Any] = dict(_EMPTY)
     out.update(dict.fromkeys(shards, 1))
     raw: dict[str, Any] = {}
-    for key, extract, match, flags, types in reads:
+    for key, extract, match, flags, types, spelled, number_key in reads:
         if key in early:
             value, found = early[key]
         else:
@@ -111,8 +110,15 @@ def prepare(part: Partition, fact: Fact, plans: dict | None = None) -> tuple[dic
             found = match(_utf8(value)) if match is not None and value is not None else ()
         raw[key] = value
         if value is None:
+            for wanted, flag in types:
+                if wanted == "null":  # the one type test a missing or null value passes
+                    out[flag] = 1
             continue
-        out[key] = value if value.__class__ in _SCALARS else scalar_for_engine(value)
+        out[key] = value if value.__class__ is str and not spelled else equality_text(value, spelled)
+        if number_key is not None:
+            number = ordering_number(value)
+            if number is not None:
+                out[number_key] = number
         for index in found:
             out[flags[index]] = 1
         for wanted, flag in types:
@@ -157,7 +163,7 @@ def _compile_plan(part: Partition, key: tuple) -> tuple:
     shards = tuple(flag for flag, bits in part.group.shards if bits & candidates)
     return shards, tuple(
         (slot.key, slot.extract, slot.regex_set._set.Match if slot.regex_set else None,
-         slot.regex_flags, slot.types)
+         slot.regex_flags, slot.types, slot.spelled_numbers, slot.number_key)
         for slot in part.slots.values() if slot.readers & candidates
     )
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .. import jsontext
 from ..model import DOMAINS, PLATFORMS
+from ..platforms.base import canonical_host
 from . import infer
 from .unwrap import oauth_error, unwrap
 
@@ -301,7 +302,7 @@ def normalize(payload: dict) -> Fact:
     try:
         relative = "http://_" + ("" if endpoint.startswith("/") else "/") + endpoint
         parts = urlsplit(endpoint if "://" in endpoint else relative)
-        host = "" if parts.hostname in (None, "_") else parts.hostname.lower()
+        host = "" if parts.hostname in (None, "_") else canonical_host(parts.hostname)
         query = dict(parse_qsl(parts.query))
     except ValueError:
         host, query, parts = "", {}, urlsplit("")

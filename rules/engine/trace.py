@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Condition, Rule
-from .compiler import as_text, compile_regex, extractor, has_type, number_or_text
+from .compiler import (
+    NUMBER_SPELLING_SOURCES,
+    TEXT_MAPS,
+    as_text,
+    compare,
+    compile_regex,
+    equality_text,
+    extractor,
+    has_type,
+    number_or_text,
+    ordering_number,
+)
 from .normalize import Fact
 
 
@@ -23,7 +34,8 @@ class Step:
     passed: bool
 
 
-def _holds(op: str, expected: Any, actual: Any) -> bool:
+def _holds(op: str, expected: Any, actual: Any, spelled_numbers: bool) -> bool:
+    """One test, as the engine makes it (see compiler.py: equality_text, ordering_number)."""
     if op in ("regex", "not_regex"):
         text = as_text(actual)
         found = text is not None and compile_regex(expected).search(text) is not None
@@ -32,33 +44,31 @@ def _holds(op: str, expected: Any, actual: Any) -> bool:
         return has_type(actual, expected)
     if op == "exists":
         return (actual is not None) == expected
-    if op == "eq":
-        return actual == expected
-    if op == "in":
-        return actual is not None and actual in expected
+    if op == "eq" and expected is None:
+        return actual is None
     if actual is None:
         return False
-    if op == "ne":
-        return actual != expected
-    if op == "not_in":
-        return actual not in expected
-    try:
-        return {"gt": actual > expected, "gte": actual >= expected,
-                "lt": actual < expected, "lte": actual <= expected}[op]
-    except TypeError:
-        return False
+    if op in ("gt", "gte", "lt", "lte"):
+        number = ordering_number(actual)
+        return number is not None and compare(op, number, expected)
+    text = equality_text(actual, spelled_numbers)
+    options = expected if op in ("in", "not_in") else (expected,)
+    # a null operand is never equal to a value (ne / not_in null hold for any value)
+    found = any(option is not None and equality_text(option, spelled_numbers) == text for option in options)
+    return found if op in ("eq", "in") else not found
 
 
 def _steps(cond: Condition, fact: Fact) -> list[Step]:
     actual = extractor(cond.source, cond.name)(fact)
-    literal = number_or_text if cond.source in ("headers", "request_headers", "query") else None
+    literal = number_or_text if cond.source in TEXT_MAPS else None
+    spelled = cond.source in NUMBER_SPELLING_SOURCES
     steps = []
     for op, expected in cond.ops:
         if literal and op in ("eq", "ne"):
             expected = literal(expected)
         elif literal and op in ("in", "not_in"):
             expected = tuple(map(literal, expected))
-        steps.append(Step(cond.label, op, expected, actual, _holds(op, expected, actual)))
+        steps.append(Step(cond.label, op, expected, actual, _holds(op, expected, actual, spelled)))
     return steps
 
 

@@ -7,7 +7,6 @@ here too, so that a rule that loads is a rule that compiles.
 
 import re
 import string
-from functools import lru_cache
 from typing import Any
 
 import jmespath
@@ -44,8 +43,8 @@ RULE_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_-]+)+$")
 REGION = re.compile(r"^[A-Z]{2}$")
 
 
-@lru_cache(maxsize=4096)
 def _scalar(value: Any) -> bool:
+    """Not cached: an operand may be a list or mapping (unhashable), which must be refused by name."""
     return value is None or isinstance(value, str | int | float | bool)
 
 

@@ -4,6 +4,13 @@ import re
 from dataclasses import dataclass, field
 
 
+def canonical_host(host: str) -> str:
+    """A host as the registry lists it: lower case, without the trailing dot of a fully
+    qualified name (`api.lazada.sg.` is `api.lazada.sg`)."""
+    host = host.lower()
+    return host[:-1] if host.endswith(".") else host
+
+
 @dataclass(frozen=True)
 class Platform:
     """A marketplace's published facts; each module of this package defines one as PLATFORM.
@@ -30,10 +37,12 @@ class Platform:
     signing: tuple[tuple[str, str], ...] = ()
 
     def serves(self, host: str) -> bool:
+        host = canonical_host(host)
         return any(host == suffix or host.endswith("." + suffix) for suffix in self.api_hosts)
 
     def region_of(self, host: str, query: dict[str, str]) -> str | None:
         """The country a call is for, when the host or a marketplace id says so."""
+        host = canonical_host(host)
         if host in self.region_hosts:
             return self.region_hosts[host]
         for key in self.marketplace_params:
@@ -43,7 +52,7 @@ class Platform:
         return None
 
     def api_region_of(self, host: str) -> str | None:
-        match = re.search(self.api_region, host) if self.api_region else None
+        match = re.search(self.api_region, canonical_host(host)) if self.api_region else None
         return match.group(1) if match else None
 
     def signing_scheme(self, path: str) -> str | None:

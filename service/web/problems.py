@@ -4,8 +4,6 @@ from flask import Flask, Response, json, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from rules.kb.loader import flatten_messages
-
 PROBLEM = "application/problem+json"
 
 
@@ -22,11 +20,23 @@ def problem(status: int, title: str, detail: str | None = None,
 
 
 def invalid_params(exc: ValidationError) -> list[dict]:
-    out = []
-    for line in flatten_messages(exc.messages):
-        name, _, reason = line.partition(": ")
-        out.append({"name": name, "reason": reason} if reason else {"name": "", "reason": name})
-    return out
+    """{name: the field's path ("" for the whole document), reason} for each message.
+
+    Read off marshmallow's nested messages, not off their "path: message" lines: a message
+    of the whole document may hold ": " itself ("order 0: reserved") and names no field.
+    """
+    return list(_params(exc.messages, ""))
+
+
+def _params(messages, path: str):
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _params(value, path if key == "_schema" else f"{path}.{key}" if path else str(key))
+    elif isinstance(messages, list | tuple):
+        for message in messages:
+            yield from _params(message, path)
+    else:
+        yield {"name": path, "reason": str(messages)}
 
 
 def register(app: Flask) -> None:

@@ -6,7 +6,7 @@ diagnoses from the engine in the chosen language.
 
 from flask import request
 
-from ...language import preferred_language
+from ...language import ours, preferred_language
 
 LANGUAGES = {"en": "English", "zh-CN": "简体中文"}
 
@@ -398,11 +398,7 @@ def chosen_language() -> str:
     asked = request.args.get("lang", "")
     if asked in TEXTS:
         return asked
-    if asked.lower().startswith("zh"):
-        return "zh-CN"
-    if asked.lower().startswith("en"):
-        return "en"
-    return preferred_language()  # as POST /diagnose reads it
+    return ours(asked) or preferred_language()  # as POST /diagnose reads it
 
 
 class Texts:

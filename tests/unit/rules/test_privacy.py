@@ -79,11 +79,23 @@ def test_keys_named_in_the_modules_lists(key, kind):
     assert classify(key) == kind
 
 
-@pytest.mark.xfail(strict=True, reason="shipto/billto are matched as one word only: ship_to, ShipTo, billTo "
-                                       "(Amazon Shipping's shipTo object) are not address keys")
-@pytest.mark.parametrize("key", ["ship_to", "ShipTo", "shipTo", "bill_to", "BillTo"])
+@pytest.mark.parametrize("key", ["ship_to", "ShipTo", "shipTo", "bill_to", "BillTo", "ship-to", "SHIP_TO",
+                                 "ship_from", "shipFrom", "ship_to_address", "billToContact"])
 def test_ship_to_and_bill_to_name_an_address_in_any_style(key):
     assert classify(key) == "address"
+
+
+@pytest.mark.parametrize("key", ["ship_to_id", "reply_to", "sent_from", "to", "from", "ship_method"])
+def test_other_keys_with_to_or_from_name_no_address(key):
+    assert classify(key) != "address"
+
+
+def test_amazon_shippings_ship_to_object_is_masked_whole():
+    masked = redact({"shipTo": {"name": "Jane Doe", "addressLine1": "1 Main St", "city": "Seattle",
+                                "postalCode": "98109", "countryCode": "US", "phoneNumber": "2065550100"},
+                     "serviceId": "std-us-swa-mfn"})
+    assert masked["serviceId"] == "std-us-swa-mfn"
+    assert "Seattle" not in str(masked) and "98109" not in str(masked) and "Jane" not in str(masked)
 
 
 # ------------------------------------------------------------- structures
@@ -255,10 +267,10 @@ def test_international_numbers_are_found_whatever_the_region():
     assert redact_text("call +44 7911 123456", ["ID"]) == "call [phone]"
 
 
-@pytest.mark.xfail(strict=True, reason="redact_text's docstring says Chinese formats are always found; "
-                                       "passing regions replaces them (callers pass CN themselves)")
 def test_chinese_numbers_are_found_when_other_regions_are_named():
     assert redact_text("call 13912345678", ["ID"]) == "call [phone]"
+    assert redact_text("call 0812 3456 7890 or 13912345678", ["ID"]) == "call [phone] or [phone]"
+    assert redact({"note": "call 13912345678"}, regions=["TH"]) == {"note": "call [phone]"}
 
 
 def test_a_payload_is_masked_with_the_phone_formats_of_its_region_and_chinese_ones():

@@ -48,6 +48,14 @@ def test_a_single_language_tag(header, language):
     ("*;q=0.1, zh;q=0.5", "zh-CN"),
     ("de, *;q=0.5", "en"),  # anything goes: English
     ("*", "en"),
+    ("*;q=0.5, zh;q=0.4", "en"),  # `*` stands for English here, and English is preferred
+    ("zh;q=0.4, *;q=0.5", "en"),
+    ("*, zh;q=0.9", "en"),
+    ("*;q=0.5, en;q=0.1, zh;q=0.4", "zh-CN"),  # English named: `*` no longer speaks for it
+    ("zh;q=0, *", "en"),  # Chinese refused, anything else welcome
+    ("en;q=0, *", "zh-CN"),
+    ("zh;q=0, fr", "en"),  # a refusal is not a preference
+    ("zh;q=0.5, *;q=0.5", "zh-CN"),  # equal weights: the first written
 ])
 def test_the_preferred_of_several_languages(header, language):
     assert negotiated(header) == language
@@ -56,6 +64,20 @@ def test_the_preferred_of_several_languages(header, language):
 @pytest.mark.parametrize("header", [None, "", "fr", "fr-CA, de;q=0.5, ja;q=0.1", ";;;", ",,", "q=0.5", "x" * 500])
 def test_no_language_of_ours_or_no_header_is_english(header):
     assert negotiated(header) == "en"
+
+
+@pytest.mark.parametrize(("header", "language"), [
+    ("zha", "en"), ("zha, zh;q=0.5, en;q=0.6", "en"), ("zha-CN, zh;q=0.5", "zh-CN"), ("zh-yue", "zh-CN"),
+    ("enm, zh;q=0.5", "zh-CN"),  # Middle English is not English either
+])
+def test_only_the_primary_subtags_zh_and_en_are_ours(header, language):
+    """zha is Zhuang: a tag that only starts with the letters zh is not Chinese."""
+    assert negotiated(header) == language
+
+
+@pytest.mark.parametrize(("header", "language"), [("zh_CN", "zh-CN"), ("en_GB, zh;q=0.9", "en")])
+def test_an_underscore_separates_subtags_too(header, language):
+    assert negotiated(header) == language
 
 
 @pytest.mark.parametrize(("header", "language"), [
@@ -76,6 +98,7 @@ def test_malformed_parts_of_a_header_are_skipped(header, language):
     ("?lang=zh-TW", "en", "zh-CN"),
     ("?lang=en-GB", "zh-CN", "en"),
     ("?lang=fr", "zh-CN", "zh-CN"),  # not ours: the header decides
+    ("?lang=zha", "en", "en"),  # Zhuang, not Chinese: the header decides
     ("?lang=", "zh-CN", "zh-CN"),
     ("", "zh-Hans", "zh-CN"),
 ])

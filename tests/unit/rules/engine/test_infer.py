@@ -8,8 +8,10 @@ Lazada's "API endpoint URLs", Amazon's SP-API endpoints and marketplace ids.
 
 import pytest
 
+from rules.engine import Engine
 from rules.engine.infer import api_region, domain_of, host_environment, platform_of, region_of
 from rules.engine.normalize import normalize
+from tests.unit.rules.ruledoc import rule
 
 
 @pytest.mark.parametrize(("host", "platform"), [
@@ -173,6 +175,25 @@ def test_normalize_reads_platform_region_and_domain_off_the_endpoint():
 def test_host_case_and_port_do_not_change_what_is_inferred():
     seen = fact("https://API.Lazada.com.my:443/rest/product/get")
     assert (seen.host, seen.platform, seen.region, seen.domain) == ("api.lazada.com.my", "lazada", "MY", "products")
+
+
+@pytest.mark.parametrize("host", ["api.lazada.sg.", "API.LAZADA.SG."])
+def test_a_fully_qualified_host_with_its_trailing_dot_is_the_same_host(host):
+    assert (platform_of(host), region_of("lazada", host, {})) == ("lazada", "SG")
+    assert api_region("sellingpartnerapi-fe.amazon.com.") == "fe"
+    seen = fact(f"https://{host}/rest/product/get")
+    assert (seen.host, seen.platform, seen.region, seen.domain) == ("api.lazada.sg", "lazada", "SG", "products")
+    assert seen.derived["host_environment"] == "production"
+    assert platform_of("api.lazada.sg..") == "generic"  # not a host name at all
+
+
+def test_a_rule_on_the_host_holds_for_its_fully_qualified_form():
+    checked = rule({"host": "api.lazada.sg"}, platforms=["lazada"])
+    engine = Engine([checked], "fqdn")
+    try:
+        assert engine.match(fact("https://api.lazada.sg./rest/product/get")) == [checked]
+    finally:
+        engine.close()
 
 
 def test_normalize_reads_the_marketplace_id_of_an_sp_api_query():

@@ -31,6 +31,10 @@ class Order(Schema):
     def not_both(self, data, **kwargs):
         if data.get("order_id") == "0":
             raise ValidationError("order 0 is reserved")
+        if data.get("order_id") == "00":
+            raise ValidationError("order 00: reserved (see: the handbook)")
+        if data.get("order_id") == "1":
+            raise ValidationError("quantity: not with order 1", "items")
 
 
 SECRET_DETAIL = "KeyError: 'db_password' in /srv/opsdiag/service/store.py line 42"
@@ -95,6 +99,15 @@ def test_an_error_of_the_whole_document_has_an_empty_name_and_no_detail(web):
     body = problem_of(web.post("/orders", json={"order_id": "0", "items": []}), 422)
     assert body["invalid-params"] == [{"name": "", "reason": "order 0 is reserved"}]
     assert "detail" not in body
+
+
+def test_a_message_holding_a_colon_is_not_split_into_a_made_up_field_name(web):
+    body = problem_of(web.post("/orders", json={"order_id": "00", "items": []}), 422)
+    assert body["invalid-params"] == [{"name": "", "reason": "order 00: reserved (see: the handbook)"}]
+    assert "detail" not in body
+    named = problem_of(web.post("/orders", json={"order_id": "1", "items": []}), 422)
+    assert named["invalid-params"] == [{"name": "items", "reason": "quantity: not with order 1"}]
+    assert named["detail"] == "invalid fields: items"
 
 
 def test_content_over_the_limit_is_413_saying_the_limit(web):
