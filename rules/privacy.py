@@ -51,6 +51,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
+from drain3.masking import LogMasker, MaskingInstruction
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 from . import jsontext
@@ -553,3 +554,30 @@ def redact_rule(body: Any) -> Any:
         for name, payloads in body["examples"].items()
     }
     return {**body, "examples": examples}
+
+
+# -- error shapes -------------------------------------------------------------------
+# What varies between occurrences of one error, generalised after personal data is masked:
+# the shape by which unexplained errors are counted (rules/kb/gaps.py) and a batch run groups
+# its unmatched messages (service/batch/worker.py). drain3's masker, as its template miner uses.
+# A code such as THD_IC_ERR_PRODUCT_036 is kept (its digits
+# are part of a word), a request id or SKU code with 4+ digits becomes <ID>.
+MASKING = [
+    MaskingInstruction(r"(?<![A-Za-z0-9])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                       r"(?![A-Za-z0-9])", "ID"),
+    MaskingInstruction(r"(?<![A-Za-z0-9_-])(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{16,}(?![A-Za-z0-9_-])", "ID"),
+    MaskingInstruction(r"(?<![A-Za-z0-9_<-])(?=[A-Za-z0-9_-]*[A-Za-z])(?=(?:[A-Za-z_-]*\d){4})"
+                       r"[A-Za-z0-9][A-Za-z0-9_-]{5,}(?![A-Za-z0-9_>-])", "ID"),
+    MaskingInstruction(r"(?<![A-Za-z0-9_<.-])[-+]?\d+(?:\.\d+)?(?![A-Za-z0-9_>])", "NUM"),
+]
+_MASKER = LogMasker(MASKING, "<", ">")
+
+
+def shape_text(masked_message: str) -> str:
+    """A masked message with what varies between occurrences (numbers, ids) generalised."""
+    return " ".join(_MASKER.mask(masked_message).split())
+
+
+def message_shape(message: str, regions: Iterable[str] = (), limit: int = 200) -> str:
+    """A message without personal data, ids or numbers, at most `limit` characters."""
+    return shape_text(redact_text(message[:2000], regions))[:limit]

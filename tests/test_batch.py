@@ -78,7 +78,7 @@ def test_generated_log_categories_match_row_by_row_and_shares_add_up(tmp_path, k
     assert len(summary.categories) > 10
     assert set(summary.categories) <= set(categories())
     assert summary.top_unmatched()[0].key.startswith(("ERP mapping", "Order", "Unrecognised")), "masked"
-    assert "<n>" in summary.top_unmatched()[0].key
+    assert "<NUM>" in summary.top_unmatched()[0].key
     retried, causes = summary.retried()
     assert retried == sum(1 for row in given[1:] if int(row[6]) >= 3)
     assert sum(x.count for x in causes) == retried

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -297,16 +298,37 @@ def _parse_time(value: Any) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _host_and_path(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)  # ValueError as for the whole endpoint: it is in the part before "?"
+    return ("" if parts.hostname in (None, "_") else canonical_host(parts.hostname)), parts.path or "/"
+
+
+def split_endpoint(endpoint: str) -> tuple[str, str, str]:
+    """(host, path, raw query) of an endpoint, a URL or a bare path; ("", "/", "") when unreadable.
+
+    urlsplit takes the scheme, host and path from what precedes the first "?" and the query
+    from what follows it (less tabs and line breaks) when there is no "#"; so the part before
+    "?", the same for every call of an API, is split once and cached (batch runs read
+    millions of endpoints; service/batch/worker.py parses the query only when it matters)."""
+    url = endpoint if "://" in endpoint else "http://_" + ("" if endpoint.startswith("/") else "/") + endpoint
+    try:
+        if "#" in url:
+            host, path = _host_and_path.__wrapped__(url)
+            return host, path, urlsplit(url).query
+        before, _, text = url.partition("?")
+        host, path = _host_and_path(before)
+    except ValueError:
+        return "", "/", ""
+    if "\t" in text or "\r" in text or "\n" in text:
+        text = text.replace("\t", "").replace("\r", "").replace("\n", "")
+    return host, path, text
+
+
 def normalize(payload: dict) -> Fact:
     endpoint = str(payload.get("endpoint") or "")
-    try:
-        relative = "http://_" + ("" if endpoint.startswith("/") else "/") + endpoint
-        parts = urlsplit(endpoint if "://" in endpoint else relative)
-        host = "" if parts.hostname in (None, "_") else canonical_host(parts.hostname)
-        query = dict(parse_qsl(parts.query))
-    except ValueError:
-        host, query, parts = "", {}, urlsplit("")
-    path = parts.path or "/"
+    host, path, text = split_endpoint(endpoint)
+    query = dict(parse_qsl(text)) if text else {}
 
     inferred = []
     platform = payload.get("platform")

@@ -37,14 +37,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from drain3.drain import Drain
-from drain3.masking import LogMasker, MaskingInstruction
 from sqlalchemy import Column, Text, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from .. import jsontext
 from ..model import DOMAINS, PLATFORMS
-from ..privacy import redact_payload, redact_text
+from ..privacy import redact_payload, redact_text, shape_text
 from .loader import dump_yaml
 
 SAMPLES_PER_SHAPE = 3
@@ -63,18 +62,6 @@ DRAIN_SIM_TH = 0.4
 DRAIN_DEPTH = 4
 PARAM = "<*>"
 
-# Applied after personal data is masked; they generalise what varies between
-# occurrences of one error. A code such as THD_IC_ERR_PRODUCT_036 is kept (its digits
-# are part of a word), a request id or SKU code with 4+ digits becomes <ID>.
-MASKING = [
-    MaskingInstruction(r"(?<![A-Za-z0-9])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-                       r"(?![A-Za-z0-9])", "ID"),
-    MaskingInstruction(r"(?<![A-Za-z0-9_-])(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{16,}(?![A-Za-z0-9_-])", "ID"),
-    MaskingInstruction(r"(?<![A-Za-z0-9_<-])(?=[A-Za-z0-9_-]*[A-Za-z])(?=(?:[A-Za-z_-]*\d){4})"
-                       r"[A-Za-z0-9][A-Za-z0-9_-]{5,}(?![A-Za-z0-9_>-])", "ID"),
-    MaskingInstruction(r"(?<![A-Za-z0-9_<.-])[-+]?\d+(?:\.\d+)?(?![A-Za-z0-9_>])", "NUM"),
-]
-_MASKER = LogMasker(MASKING, "<", ">")
 
 
 class GapShape(SQLModel, table=True):
@@ -154,11 +141,6 @@ def _iso(moment: datetime) -> str:
 
 def _regions(item: Unmatched) -> tuple[str, ...]:
     return ("CN", item.region) if item.region else ("CN",)
-
-
-def shape_text(masked_message: str) -> str:
-    """A masked message with what varies between occurrences (numbers, ids) generalised."""
-    return " ".join(_MASKER.mask(masked_message).split())
 
 
 def shape_key(platform: str, status: int, code: str | None, shape: str) -> str:

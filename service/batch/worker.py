@@ -27,16 +27,16 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from marshmallow import ValidationError
 from opsdiag_client.answer import Diagnosis, Result
 
 from rules import jsontext
 from rules.engine import Engine
-from rules.engine.normalize import parse_body, read_envelope
+from rules.engine.normalize import parse_body, read_envelope, split_endpoint
 from rules.kb.loader import flatten_messages
-from rules.privacy import redact_text
+from rules.privacy import message_shape
 
 from ..schemas import DiagnoseRequestSchema
 from .board import BoardPart, columns_of
@@ -56,9 +56,6 @@ REPEATING = frozenset({"shop_id", "retry_count"})  # few distinct values: their 
 CONTEXT_COLUMNS = {"occurred_at": "first_occurred_at", "shop_id": "shop_id", "retry_count": "retry_count"}
 CONVERTERS = {"occurred_at": csv_timestamp, "shop_id": str, "retry_count": csv_number}
 UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes the encoding could not decode
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-HEX_ID = re.compile(r"\b(?=[0-9a-fA-F-]*\d)[0-9a-fA-F][0-9a-fA-F-]{15,}\b")
-DIGITS = re.compile(r"\d{4,}")
 ID_SEGMENT = re.compile(
     r"^(?:\d{7,}|\d{3}-\d{7}-\d{7}|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27,}|(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{16,})$")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
@@ -122,19 +119,6 @@ class ChunkResult:
     board: BoardPart | None = None
 
 
-def mask(message: str) -> str:
-    """Messages grouped and shown without personal data (rules/privacy.py), ids or numbers."""
-    message = EMAIL.sub("<email>", redact_text(message[:2000]))
-    message = HEX_ID.sub("<id>", message)
-    return DIGITS.sub("<n>", message)[:200]
-
-
-@lru_cache(maxsize=4096)
-def _host_and_path(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)  # ValueError as for the whole endpoint: it is in the part before "?"
-    return ("" if parts.hostname in (None, "_") else parts.hostname.lower()), parts.path or "/"
-
-
 @lru_cache(maxsize=64)
 def _other_names(keep: frozenset[str]) -> tuple[str, ...]:
     return tuple(name for name in keep if "marketplace" not in name.lower())
@@ -149,24 +133,9 @@ def _may_name_a_kept_parameter(text: str, keep: frozenset[str]) -> bool:
 
 @lru_cache(maxsize=8192)
 def endpoint_parts(endpoint: str, keep: frozenset[str]) -> tuple[str, str, tuple]:
-    """(host, path, kept query parameters), read exactly as rules.engine.normalize reads them.
-
-    urlsplit takes the scheme, host and path from what precedes the first "?" and the
-    query from what follows it (less tabs and line breaks), when there is no "#"; so the
-    part before "?", the same for every call of an API, is split once and cached, and
-    the query is parsed only when it may hold a parameter that matters."""
-    url = endpoint if "://" in endpoint else "http://_" + ("" if endpoint.startswith("/") else "/") + endpoint
-    try:
-        if "#" in url:
-            host, path = _host_and_path.__wrapped__(url)
-            text = urlsplit(url).query
-        else:
-            before, _, text = url.partition("?")
-            host, path = _host_and_path(before)
-            if "\t" in text or "\r" in text or "\n" in text:
-                text = text.replace("\t", "").replace("\r", "").replace("\n", "")
-    except ValueError:
-        return "", "/", ()
+    """(host, path, kept query parameters), read as normalize reads them (split_endpoint); the
+    query is parsed only when it may hold a parameter that matters."""
+    host, path, text = split_endpoint(endpoint)
     if not text or not _may_name_a_kept_parameter(text, keep):
         return host, path, ()  # no parameter that matters: no need to parse
     query = dict(parse_qsl(text))
@@ -319,7 +288,7 @@ class Diagnoser:
         code, message, _type, _request_id = read_envelope(*parse_body(payload.get("body")))
         unmatched = None
         if not result["matched"]:
-            unmatched = mask(message) if message else f"{NONE} HTTP {payload['status']}"
+            unmatched = message_shape(message) if message else f"{NONE} HTTP {payload['status']}"
         steps = first["repair_steps"]
         problem, problem_key = request_problem(first["evidence"].get("request_check"))
         cause = (first["category"], first["owner"], first["rule_id"], first["title"], first["doc_url"], unmatched,
@@ -332,7 +301,7 @@ class Diagnoser:
         return Answer(first["category"], first["owner"], first["rule_id"], first["title"],
                       steps[0] if steps else "", first["doc_url"], result["platform"], result["region"],
                       result["domain"], code, message, unmatched, problem, cause, out.getvalue(), payload["status"],
-                      mask(message) if message else None, detail)
+                      message_shape(message) if message else None, detail)
 
 
 def request_problem(checked: dict | None) -> tuple[str, tuple | None]:
