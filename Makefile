@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export DATABASE_URL ?= sqlite:///opsdiag.db
 
-.PHONY: install run test lint bench kb-lint browser nginx tools clean eval mutate
+.PHONY: install run test check lint bench kb-lint browser nginx tools clean eval mutate
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,6 +27,11 @@ kb-lint: install
 test: install lint browser nginx tools
 	$(VENV)/bin/pytest -q
 
+# The quick local loop: lint and every test but tests/system/ (processes, servers, browsers,
+# installs); `make test` is the full run.
+check: install lint
+	$(VENV)/bin/pytest -q -m "not system"
+
 # Debian's chromium for the browser tests (/docs, /console; playwright drives it, no browser
 # download): apt-get installs it when it is missing and we are root, as CI is. Elsewhere
 # without it those tests skip (under CI=true they fail instead).
@@ -36,7 +41,7 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "make browser: chromium is missing (apt-get install chromium as root); browser tests will skip"; fi; }
 
-# Debian's nginx for tests/test_slow_clients.py (the buffering proxy of deploy/nginx.conf);
+# Debian's nginx for tests/system/test_slow_clients.py (the buffering proxy of deploy/nginx.conf);
 # the package's own service, which Debian starts on install, is stopped again.
 nginx:
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
@@ -47,7 +52,7 @@ nginx:
 	  else echo "make nginx: nginx is missing (apt-get install nginx as root); the slow-client test will skip"; fi; }
 
 # Debian's curl and JDK for the documented curl and Java examples (README.md, docs/client.md;
-# tests/test_readme_examples.py),
+# tests/system/test_readme_examples.py),
 # installed as `browser` installs chromium; under CI their absence fails those tests.
 tools:
 	@{ command -v curl >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1; } || { \
@@ -95,6 +100,6 @@ mutate: $(MUTATE_STAMP)
 	$(PY) -m tests.mutate $(MODULES)
 
 # Accuracy on the real-error corpus (eval/): writes eval/RESULTS.md; `make test` holds the
-# held-back figures to it (tests/test_eval.py).
+# held-back figures to it (tests/kb/test_eval.py).
 eval: install
 	$(VENV)/bin/opsdiag eval --write

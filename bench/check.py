@@ -9,7 +9,7 @@ microseconds, against one /diagnose evaluation (Engine.diagnose over the knowled
 payload mix, the same process, rounds taken in turn). Typical order and product bodies are
 timed too: TikTok Shop's Get Order List and Create Product samples, Shopee's update_price sample,
 SP-API's createInboundPlan example; and Shopee's add_item sample, which breaks its own table
-(tests/test_check.py DISAGREEMENTS), for the cost of listing problems. Each request is sent
+(tests/unit/rules/reqcheck/test_check.py DISAGREEMENTS), for the cost of listing problems. Each request is sent
 as a well-formed call would be: its required query parameters and headers, the signature
 parameters and the token where the platform wants them (so the figure is the body's check,
 not the listing of a missing envelope). The target: a check of a typical order or product

@@ -4,9 +4,9 @@
 
 An 8 MiB POST /diagnose/batch of HTML error pages is timed against a batch of the same
 number of plain-text bodies of the same size in the same process (reducing a page to its
-text should cost little beside reading the bytes at all), and the property of tests/test_fuzz_normalize
-(`through_every_path`: the batch API, `opsdiag batch` over a JSONL log, the gap store) runs
-on N generated inputs, counting failures.
+text should cost little beside reading the bytes at all), and the property of
+tests/unit/rules/engine/test_fuzz_normalize (`through_every_path`: the batch API, `opsdiag
+batch` over a JSONL log, the gap store) runs on N generated inputs, counting failures.
 """
 
 import argparse
@@ -53,7 +53,7 @@ def fuzz(examples: int) -> dict:
 
     from rules.kb.store import Store
     from service.web.app import create_app
-    from tests.test_fuzz_normalize import through_every_path, valid_payloads
+    from tests.unit.rules.engine.test_fuzz_normalize import through_every_path, valid_payloads
 
     app = create_app({"TESTING": True})
     app.extensions["contract_violations"] = []

@@ -4,7 +4,7 @@
 factory (service/web/app.py), gunicorn's configuration, the command line - and pass it
 down. A setting the service cannot work with is refused at start, naming the variable
 (never its value: it may be a key). The variables are listed in docs/operating.md, and
-tests/test_deploy.py holds that list to the names read here.
+tests/unit/service/test_deploy.py holds that list to the names read here.
 """
 
 import logging

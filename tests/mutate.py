@@ -22,8 +22,8 @@ LINKED = ("rules", "service", "tests", "kb_content", "eval", "openapi.yaml", "RE
 CAUGHT = {"killed", "timeout", "caught by type check"}
 NOT_RUN = {"skipped", "not checked"}
 SLOW = (  # tests that start servers or poll: they say nothing a fast test of the module does not
-    "tests/test_privacy.py::test_nothing_personal_or_secret_reaches_the_database_or_the_logs",
-    "tests/test_store.py::test_followers_swap_to_a_published_version",
+    "tests/api/test_privacy.py::test_nothing_personal_or_secret_reaches_the_database_or_the_logs",
+    "tests/unit/rules/kb/test_store.py::test_followers_swap_to_a_published_version",
 )
 
 
@@ -43,15 +43,18 @@ class Target:
 
 
 TARGETS = (
-    Target("rules/engine/normalize.py", ("tests/test_normalize.py", "tests/test_unwrap.py")),
-    Target("rules/engine.py", ("tests/test_engine.py", "tests/test_score.py")),
-    Target("rules/engine/score.py", ("tests/test_score.py",)),
-    Target("rules/engine/explain.py", ("tests/test_score.py", "tests/test_scenarios.py")),
-    Target("rules/engine/compiler.py", ("tests/test_compiler.py",)),
-    Target("rules/privacy.py", ("tests/test_privacy.py",)),
-    Target("service/limits.py", ("tests/test_limits.py",)),
-    Target("rules/kb/store.py", ("tests/test_store.py",), only="rules.kb.store.xǁStoreǁpublish__mutmut_*"),
-    Target("service/batch/readers.py", ("tests/test_readers.py",)),
+    Target("rules/engine/normalize.py",
+           ("tests/unit/rules/engine/test_normalize.py", "tests/unit/rules/engine/test_unwrap.py")),
+    Target("rules/engine/match.py",
+           ("tests/unit/rules/engine/test_engine.py", "tests/unit/rules/engine/test_score.py")),
+    Target("rules/engine/score.py", ("tests/unit/rules/engine/test_score.py",)),
+    Target("rules/engine/explain.py", ("tests/unit/rules/engine/test_score.py", "tests/api/test_scenarios.py")),
+    Target("rules/engine/compiler.py", ("tests/unit/rules/engine/test_compiler.py",)),
+    Target("rules/privacy.py", ("tests/api/test_privacy.py",)),
+    Target("service/limits.py", ("tests/api/test_limits.py",)),
+    Target("rules/kb/store.py", ("tests/unit/rules/kb/test_store.py",),
+           only="rules.kb.store.xǁStoreǁpublish__mutmut_*"),
+    Target("service/batch/readers.py", ("tests/unit/service/batch/test_readers.py",)),
 )
 
 

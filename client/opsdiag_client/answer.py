@@ -3,7 +3,7 @@ batch tool, the console and the gap recorder read it, and clients receive it.
 
 TypedDicts rather than classes: the answer is built and serialised tens of thousands of
 times a second in batch runs, and a dict costs nothing to turn into JSON; the types still
-let a checker catch a misspelt key anywhere. `tests/test_contract.py` holds each to its
+let a checker catch a misspelt key anywhere. `tests/api/test_contract.py` holds each to its
 schema in openapi.yaml (required keys, optional keys, nothing else).
 """
 

@@ -1,4 +1,4 @@
-"""The platforms' own request examples, for tests/test_check.py: real bodies from the same
+"""The platforms' own request examples, for tests/unit/rules/reqcheck/test_check.py: real bodies from the same
 published sources the schemas come from (SP-API models' sandbox requests and request-definition
 examples, TikTok Shop's and Shopee's reference request samples), each with its source, written to
 tests/fixtures/request_examples.jsonl by `opsdiag schemas examples`."""

@@ -1,4 +1,4 @@
-"""rules/privacy.py, unit by unit: what tests/test_privacy.py (the kinds of data, a whole
+"""rules/privacy.py, unit by unit: what tests/api/test_privacy.py (the kinds of data, a whole
 payload, the end-to-end run) leaves out - how keys are read, how masks inherit down a
 structure, the exact depth limit, the checksums that tell an ID or card number from any
 other digits, which regions' phone formats are read, and the edges of redact_payload and

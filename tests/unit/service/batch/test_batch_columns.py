@@ -7,7 +7,7 @@ from service.batch.kb import resolve
 from service.batch.payloads import CsvLayout
 from service.batch.run import diagnose_file
 from tests.conftest import KB_DIR
-from tests.test_batch import EXPIRED, TIKTOK, run_cli
+from tests.unit.service.batch.test_batch import EXPIRED, TIKTOK, run_cli
 
 SP_API = "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders?MarketplaceIds=A1F83G8C2ARO7P"
 

@@ -70,6 +70,7 @@ def test_a_bootstrap_key_that_cannot_work_is_refused_at_start_with_a_log_line(st
     assert key.strip() not in caplog.text  # the log says why, never the key
 
 
+@pytest.mark.system  # starts processes
 @pytest.mark.parametrize(("name", "value", "why"), [
     ("OPSDIAG_BOOTSTRAP_ADMIN_KEY", "too-short", "9 characters"),
     ("OPSDIAG_DIAGNOSE_AUTH", "yes please", "neither on nor off"),

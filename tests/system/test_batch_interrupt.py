@@ -10,7 +10,7 @@ import time
 
 from service.batch import generate
 from tests.conftest import KB_DIR
-from tests.test_faults import children
+from tests.system.test_faults import children
 
 OPSDIAG = [sys.executable, "-c", "from service.cli import main; main()"]
 

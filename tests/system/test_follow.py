@@ -10,8 +10,8 @@ import pytest
 
 from service.web import keys as _keys  # noqa: F401 - registers the api_key table
 from tests.conftest import KB_DIR
-from tests.test_serve import CLI, get, start, stop
-from tests.test_store import postgres_store
+from tests.system.test_serve import CLI, get, start, stop
+from tests.unit.rules.kb.test_store import postgres_store
 
 pytestmark = pytest.mark.postgres
 ADMIN = "follow-test-admin-key-0123456789abcdef"

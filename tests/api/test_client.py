@@ -12,7 +12,7 @@ from opsdiag_client import (
 )
 
 from tests.live_server import serving
-from tests.test_serve import free_port
+from tests.system.test_serve import free_port
 
 TIKTOK_SIGN = {
     "status": 401,

@@ -14,9 +14,10 @@ from rules.reqcheck import validate as reqcheck
 from rules.reqcheck.schemas import catalog
 from service.cli import main
 from service.importers import changelog, write
+from tests.conftest import ROOT
 
 EXAMPLES = [json.loads(line) for line in
-            (Path(__file__).parent / "fixtures" / "request_examples.jsonl").read_text(encoding="utf-8").splitlines()]
+            (ROOT / "tests" / "fixtures" / "request_examples.jsonl").read_text(encoding="utf-8").splitlines()]
 NOW = 1_700_000_000
 
 # Published samples that contradict their own operation's table; the check must say where.
@@ -435,7 +436,7 @@ def test_batch_adds_the_first_request_problem_and_a_request_problems_section(tmp
 
 def test_the_documented_example_answers_as_documented(tmp_path):
     """docs/request-check.md: its request.json, the problems it shows, and `opsdiag schemas coverage`."""
-    part = (Path(__file__).parent.parent / "docs" / "request-check.md").read_text(encoding="utf-8")
+    part = (ROOT / "docs" / "request-check.md").read_text(encoding="utf-8")
     request = re.search(r"```json\n(.*?)```", part, re.S).group(1)
     shown = re.findall(r"^\| `([^`]+)` \| (\w+) \| (\w+) \|", part, re.M)
     file = tmp_path / "request.json"

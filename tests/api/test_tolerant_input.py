@@ -4,7 +4,7 @@ its own log format. They are diagnosed, not refused; wrong types of known fields
 from rules.engine import Engine
 from rules.kb.loader import RuleDocument, build_rules
 from service.schemas import DiagnoseRequestSchema
-from tests.test_score import BASE
+from tests.unit.rules.engine.test_score import BASE
 
 OK = {"status": 429, "endpoint": "https://open-api.tiktokglobalshop.com/order/202309/orders",
       "body": {"code": 429, "message": "Too many requests"}}

@@ -18,7 +18,7 @@ from service.web.console import api
 from service.web.console.i18n import TEXTS
 from service.web.keys import create_key
 from tests.conftest import KB_DIR, contract_checked
-from tests.test_docs import References
+from tests.system.test_docs import References
 
 RULE = "tiktok_shop.orders.order_not_owned_by_shop"
 EN_TITLE = "Order {code}: the order or package does not belong to this shop"

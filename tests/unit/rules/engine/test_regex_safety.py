@@ -94,6 +94,7 @@ ADMIN_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.system  # starts processes
 def test_catastrophic_patterns_through_the_admin_api_are_answered_promptly():
     rules = [rule_body(f"generic.redos.p{i}", pattern, match, no_match)
              for i, (pattern, (match, no_match)) in enumerate(CATASTROPHIC.items())]
@@ -139,6 +140,7 @@ def write_kb(tmp_path, rules: list[dict]):
     return kb_dir
 
 
+@pytest.mark.system  # starts processes
 def test_catastrophic_patterns_through_kb_lint_are_answered_promptly(tmp_path):
     rules = [rule_body(f"generic.redos.p{i}", pattern, match, no_match)
              for i, (pattern, (match, no_match)) in enumerate(CATASTROPHIC.items())]
@@ -148,6 +150,7 @@ def test_catastrophic_patterns_through_kb_lint_are_answered_promptly(tmp_path):
     assert f"{len(CATASTROPHIC)} rules, 0 error(s)" in done.stdout
 
 
+@pytest.mark.system  # starts processes
 def test_patterns_re2_cannot_compile_are_refused_by_kb_lint_naming_the_field(tmp_path):
     rules = [rule_body(f"generic.refused.p{i}", pattern, {"detail": "a"}, {"detail": "b"})
              for i, pattern in enumerate(REFUSED)]

@@ -17,7 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import KB_DIR
-from tests.test_serve import free_port, get
+from tests.system.test_serve import free_port, get
 
 DIAGNOSE = json.dumps({"status": 503, "endpoint": "https://open-api.tiktokglobalshop.com/x/y"}).encode()
 SECRETS = ["jane.doe@example.com", "+86 138 0013 8000", "sk_live_51Habc0SECRET", "odk_abc_topsecretkey",

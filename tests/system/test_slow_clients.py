@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import KB_DIR, ROOT
-from tests.test_serve import CLI, free_port, start, stop
+from tests.system.test_serve import CLI, free_port, start, stop
 
 WORKERS = 2
 CONF = ROOT / "deploy" / "nginx.conf"

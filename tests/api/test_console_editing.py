@@ -16,8 +16,8 @@ from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
 from service.web.app import create_app
 from service.web.keys import create_key
+from tests.api.test_console import MATCHING, RULE, bearer, html, seed_gap
 from tests.conftest import KB_DIR, contract_checked
-from tests.test_console import MATCHING, RULE, bearer, html, seed_gap
 
 NEW_TITLE = "Order {code} belongs to another shop (edited)"
 

@@ -12,7 +12,7 @@ import pytest
 from rules.kb.curation import read_zip
 from rules.kb.loader import RuleSetError, load_yaml, read_directory
 from rules.kb.store import AuditEntry, Conflict, DraftChange
-from tests.test_admin import auth, env  # noqa: F401 - the admin fixture
+from tests.api.test_admin import auth, env  # noqa: F401 - the admin fixture
 
 LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
@@ -67,7 +67,7 @@ def test_the_api_and_import_share_one_name_rule(env):  # noqa: F811
 
 
 def many_rules(count: int, broken_at: int | None = None) -> dict[str, str]:
-    from tests.test_loader import GOOD, broken
+    from tests.unit.rules.kb.test_loader import GOOD, broken
     rules = []
     for n in range(count):
         rule = broken(id=f"generic.bulk.r{n}", when={"status": 400, "message": {"regex": f"bulk marker {n}\\b"}})

@@ -44,7 +44,7 @@ def _rule(n: int) -> RuleDocument:
                  "en": {"title": "Big rule", "explanation": "A rule among many.", "repair_steps": ["Nothing."]},
                  "zh-CN": {"title": "大规则", "explanation": "众多规则之中的一条规则而已。",
                            "repair_steps": ["无需处理。"]}},
-        "source": "tests/test_compiler.py", "examples": {"match": [{}], "no_match": [{}]},
+        "source": "tests/unit/rules/engine/test_compiler.py", "examples": {"match": [{}], "no_match": [{}]},
     })
 
 

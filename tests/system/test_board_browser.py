@@ -1,5 +1,5 @@
 """The ops errors board in a real browser (Debian's chromium, driven by playwright, as
-tests/test_console_browser.py does): the report of a real-looking multi-shop export and of a
+tests/system/test_console_browser.py does): the report of a real-looking multi-shop export and of a
 generated 1,000,000-row log, each filter, a shared link, one row opened, the exports
 checked row by row against the filter. Timings are `make bench`'s, not asserted here."""
 

@@ -16,7 +16,7 @@ from service.batch.kb import resolve
 from service.batch.report import board_data, render_html
 from service.batch.run import diagnose_file
 from tests.conftest import KB_DIR
-from tests.test_batch import EXPIRED, TIKTOK, personal_data_log
+from tests.unit.service.batch.test_batch import EXPIRED, TIKTOK, personal_data_log
 
 SP_API = "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders?MarketplaceIds=A1F83G8C2ARO7P"
 

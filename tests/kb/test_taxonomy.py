@@ -1,10 +1,10 @@
-from pathlib import Path
 
 import pytest
 
 from rules.taxonomy import TAXONOMY_PATH, categories
+from tests.conftest import ROOT
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "taxonomy.yaml"
+SHARED = ROOT.parent / "shared" / "taxonomy.yaml"
 
 
 def test_project_copy_is_identical_to_the_public_contract():

@@ -1,4 +1,4 @@
-"""Faults, each against real gunicorn processes (tests/test_serve.py's `start`):
+"""Faults, each against real gunicorn processes (tests/system/test_serve.py's `start`):
 
 - the rule store unreachable at start: kb_content is served, /readyz says so, admin is 503;
 - the store lost while running (PostgreSQL behind a TCP proxy this test closes and reopens,
@@ -28,7 +28,7 @@ from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
 from service.web.app import create_app
 from tests.conftest import KB_DIR, pg_schema_url
-from tests.test_serve import free_port, start, stop
+from tests.system.test_serve import free_port, start, stop
 
 ADMIN_KEY = "faults-test-admin-key-0123456789"
 PAYLOAD = {"status": 401, "platform": "tiktok_shop",

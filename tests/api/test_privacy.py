@@ -25,7 +25,7 @@ from rules.kb.loader import dump_yaml
 from rules.privacy import classify, redact, redact_payload, redact_rule, redact_text
 from service.logs import AccessFormatter, JsonFormatter, RedactingFilter, logconfig_dict
 from tests.conftest import KB_DIR
-from tests.test_serve import free_port
+from tests.system.test_serve import free_port
 
 
 def cn_id(first17: str) -> str:
@@ -459,6 +459,7 @@ def forms(value: str) -> list[bytes]:
     return sorted(out)
 
 
+@pytest.mark.system  # starts processes
 def test_nothing_personal_or_secret_reaches_the_database_or_the_logs(tmp_path):
     db = tmp_path / "opsdiag.db"
     access_log, stdout_log, stderr_log = tmp_path / "access.log", tmp_path / "stdout.log", tmp_path / "stderr.log"

@@ -15,9 +15,9 @@ from rules.kb.store import Store
 from rules.runtime import KnowledgeBase
 from service.web.app import create_app
 from service.web.keys import create_key
+from tests.api.test_console import EN_TITLE, MATCHING, RULE, UNMATCHED, ZH_TITLE, seed_gap
 from tests.conftest import KB_DIR, chromium, contract_checked
 from tests.live_server import serving
-from tests.test_console import EN_TITLE, MATCHING, RULE, UNMATCHED, ZH_TITLE, seed_gap
 
 EN_DIAGNOSIS = "Order 21008111: the order or package does not belong to this shop"
 ZH_DIAGNOSIS = "订单 21008111：该订单或包裹不属于当前店铺"
@@ -244,7 +244,7 @@ def test_a_curator_turns_a_gap_into_a_published_rule_and_rolls_it_back(curating,
     page.fill("#f-zh-CN-title", "茶壶拒绝了订单 {code}")
     page.fill("#f-zh-CN-explanation", "测试平台在茶壶拒绝订单时返回 418。")
     page.fill("#f-zh-CN-steps", "带上 request_id {request_id} 再问一次茶壶。")
-    page.fill("#f-source", "tests/test_console_browser.py: a made-up error of this test, not a platform's")
+    page.fill("#f-source", "tests/system/test_console_browser.py: a made-up error of this test, not a platform's")
     expect(page.locator("#check-ok")).to_be_visible()
     expect(page.locator("#f-doc")).not_to_have_attribute("aria-invalid", "true")
     expect(page.locator("#yaml-view")).to_contain_text("category: business.policy_violation")

@@ -1,13 +1,12 @@
 """The fact-check record: every rule has one, and none is unsupported (docs/factcheck/)."""
 
-from pathlib import Path
 
 import yaml
 
 from rules.kb.loader import load_directory
-from tests.conftest import KB_DIR
+from tests.conftest import KB_DIR, ROOT
 
-RECORDS_FILE = Path(__file__).parents[1] / "docs/factcheck/records.yaml"
+RECORDS_FILE = ROOT / "docs/factcheck/records.yaml"
 RECORDS = yaml.safe_load(RECORDS_FILE.read_text(encoding="utf-8"))["rules"]
 RULE_IDS = {rule.id for rule in load_directory(KB_DIR)[1]}
 
