@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from rules import jsontext, platforms
+from rules.engine.compiler import number_or_text
 from rules.engine.normalize import parse_body, read_envelope
 
 from .. import limits
@@ -51,14 +52,11 @@ def column_key(name: str) -> str:
 
 
 def number(text: str) -> Any:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            number = float(text)
-        except ValueError:
-            return text  # the schema names the field and says it is not an integer
-        return int(number) if number.is_integer() else text
+    """A whole number as an int, anything else as the text (the schema names the field)."""
+    value = number_or_text(text)
+    if value.__class__ is float and value.is_integer():
+        return int(value)
+    return value if value.__class__ is int else text
 
 
 def timestamp(text: str) -> Any:

@@ -15,11 +15,12 @@ from urllib.parse import quote
 
 from rules.engine.infer import domain_of
 
+from . import scraped
 from .git_source import GitSource
 
 NOTE = ("from the reference's parameter tables: application parameters with types and required-ness; the "
         "content of a `payload` parameter (product XML/JSON) is not described there and is not checked")
-REPOSITORY = "https://github.com/lazykern/ecommerce-api-docs"
+REPOSITORY = scraped.REPOSITORY
 FOLDERS = ("product-api", "order-api", "fulfillment-api", "logistics-api")
 REFERENCE = "https://open.lazada.com/apps/doc/api?path="
 TYPES = {"string": "string", "number": "number", "long": "integer", "boolean": "boolean", "payload": "string",
@@ -56,11 +57,6 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
             for api in json.loads(text).get("data", {}).get("apiList", []):
                 if api.get("path", "").startswith("/") and api.get("method"):
                     ops[api["title"] if api.get("title") else api["path"]] = operation(api, folder)
-        documents.append({
-            "platform": "lazada", "api": folder.removesuffix("-api"), "version": "rest",
-            "name": folder.replace("-", "_"),
-            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit, "note": NOTE,
-                       "what": "open.lazada.com API reference, as scraped JSON"},
-            "operations": ops,
-        })
+        documents.append(scraped.document("lazada", folder.removesuffix("-api"), "rest", folder.replace("-", "_"),
+                                          under, source, NOTE, "open.lazada.com API reference, as scraped JSON", ops))
     return documents

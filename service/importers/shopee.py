@@ -13,11 +13,12 @@ import json
 
 from rules.engine.infer import domain_of
 
+from . import scraped
 from .git_source import GitSource
 
 NOTE = ("from the reference's parameter tables: types and required-ness, no enums or limits; Shopee "
         "publishes no machine-readable spec or parameter-encoding SDK")
-REPOSITORY = "https://github.com/lazykern/ecommerce-api-docs"
+REPOSITORY = scraped.REPOSITORY
 MODULES = ("product", "order", "logistics", "returns")
 REFERENCE = "https://open.shopee.com/documents/v2/{name}?module={module}&type=1"
 # Shopee's types -> JSON Schema (int/int32/int64 are integers; timestamp is Unix seconds)
@@ -75,10 +76,6 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
             api = json.loads(text)
             if api.get("path", "").startswith("/api/v2/"):
                 ops[api["api_name"]] = operation(api)
-        documents.append({
-            "platform": "shopee", "api": module, "version": "v2", "name": f"{module}_v2",
-            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit, "note": NOTE,
-                       "what": "open.shopee.com API reference (v2), as scraped JSON"},
-            "operations": ops,
-        })
+        documents.append(scraped.document("shopee", module, "v2", f"{module}_v2", under, source, NOTE,
+                                          "open.shopee.com API reference (v2), as scraped JSON", ops))
     return documents

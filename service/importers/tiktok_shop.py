@@ -13,11 +13,12 @@ import re
 
 from rules.engine.infer import domain_of
 
+from . import scraped
 from .git_source import GitSource
 
 NOTE = ("from the reference's parameter tables: types and required-ness of header, path, query and body "
         "parameters; no enums or limits (the tables give them only in prose)")
-REPOSITORY = "https://github.com/lazykern/ecommerce-api-docs"
+REPOSITORY = scraped.REPOSITORY
 FOLDERS = ("products", "orders", "fulfillment", "logistics")  # inventory is part of products
 REFERENCE = "https://partner.tiktokshop.com/docv2/page/"
 METHODS = {1: "POST", 2: "GET", 3: "PUT", 4: "DELETE"}
@@ -84,10 +85,6 @@ def load(git_dir, commit: str = "HEAD") -> list[dict]:
             meta = json.loads(text)["document_api_meta"]
             if VERSIONED.match(meta.get("interface_path", "")) and meta.get("method") in METHODS:
                 ops[meta["document_path"]] = operation(meta, folder)
-        documents.append({
-            "platform": "tiktok_shop", "api": folder, "version": "202309+", "name": folder,
-            "source": {"repository": REPOSITORY, "path": under, "commit": source.commit, "note": NOTE,
-                       "what": "partner.tiktokshop.com API reference (docv2), as scraped JSON"},
-            "operations": ops,
-        })
+        documents.append(scraped.document("tiktok_shop", folder, "202309+", folder, under, source, NOTE,
+                                          "partner.tiktokshop.com API reference (docv2), as scraped JSON", ops))
     return documents

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from .fake_marketplace import APP_SECRET, GOOD_TOKEN, Erp, Marketplace, Recorder
-from .live_server import serving
+from tests.fake_marketplace import APP_SECRET, GOOD_TOKEN, Erp, Marketplace, Recorder
+from tests.live_server import serving
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,9 @@ from click.testing import CliRunner
 from service.batch.kb import resolve
 from service.cli import main
 from service.debugging import capture, compare, report
-
-from .conftest import KB_DIR
-from .fake_marketplace import APP_SECRET, BREAKS, EXPIRED_TOKEN, GOOD_TOKEN, Erp, Marketplace, Recorder
-from .live_server import serving
+from tests.conftest import KB_DIR
+from tests.fake_marketplace import APP_SECRET, BREAKS, EXPIRED_TOKEN, GOOD_TOKEN, Erp, Marketplace, Recorder
+from tests.live_server import serving
 
 # broken step -> (first failing step, root-cause category, kind of the difference that explains it)
 EXPECTED = {
@@ -146,7 +145,7 @@ def test_signcheck_refuses_a_secret_from_nowhere(captures):
 
 
 def _doc_block(starting: str) -> list[str]:
-    from .conftest import ROOT
+    from tests.conftest import ROOT
 
     section = (ROOT / "docs" / "debugging.md").read_text(encoding="utf-8")
     start = section.index(f"```\n$ {starting}")

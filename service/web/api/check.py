@@ -4,13 +4,12 @@ schema and envelope rules (rules/reqcheck/validate.py) before it goes out."""
 import time
 
 from flask import Blueprint, g, jsonify
-from werkzeug.exceptions import BadRequest
 
 from rules.reqcheck import validate as reqcheck
 
 from ...language import preferred_language
 from ...schemas import CheckRequestSchema
-from .diagnose import client_key, json_payload
+from .diagnose import client_key, json_object
 
 bp = Blueprint("check", __name__)
 bp.before_request(client_key)  # the same keys as /diagnose (OPSDIAG_DIAGNOSE_AUTH)
@@ -19,10 +18,7 @@ _schema = CheckRequestSchema()
 
 @bp.post("/check")
 def check():
-    data = json_payload()
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
-    request_ = _schema.load(data)
+    request_ = _schema.load(json_object())
     lang = preferred_language()
     sent_at = request_.pop("sent_at", None)
     now = sent_at.timestamp() if sent_at else time.time()

@@ -41,6 +41,14 @@ def json_payload():
     return data
 
 
+def json_object() -> dict:
+    """The request's JSON, which must be an object."""
+    data = json_payload()
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
 @bp.before_request
 def client_key():
     """With OPSDIAG_DIAGNOSE_AUTH=on, callers need a key (role `client` or any other)."""
@@ -50,9 +58,7 @@ def client_key():
 
 @bp.post("/diagnose")
 def diagnose():
-    data = json_payload()
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
+    data = json_object()
     payload = _schema.load(data)
     lang = preferred_language()
     result = current_app.extensions["opsdiag.kb"].diagnose(payload, lang)

@@ -13,8 +13,7 @@ from click.testing import CliRunner
 from service.batch.kb import resolve
 from service.cli import main
 from service.debugging import capture, compare, decode, report
-
-from .conftest import KB_DIR
+from tests.conftest import KB_DIR
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +172,7 @@ def test_a_file_that_is_no_capture_is_refused_with_its_reason(tmp_path):
 
 
 def test_a_har_response_kept_as_base64_gzip_is_read_for_its_error_envelope(engine):
-    from .fake_marketplace import rule_example
+    from tests.fake_marketplace import rule_example
 
     example = rule_example("tiktok_shop.auth.access_token_expired")
     packed = base64.b64encode(gzip.compress(json.dumps(example["body"]).encode())).decode()

@@ -9,8 +9,7 @@ from dataclasses import replace
 import pytest
 
 from service.debugging.signing import SCHEMES, Call, HmacForm, Variant, check, guess_scheme, scheme_for
-
-from .fake_marketplace import lazop_sign
+from tests.fake_marketplace import lazop_sign
 
 TIKTOK, LEGACY, SHOPEE, LAZADA = (SCHEMES[n] for n in ("tiktok_shop", "tiktok_shop_legacy", "shopee_v2", "lazada"))
 
