@@ -16,7 +16,6 @@ from urllib.parse import quote
 from rules.engine.infer import domain_of
 
 from . import scraped
-from .git_source import GitSource
 
 NOTE = ("from the reference's parameter tables: application parameters with types and required-ness; the "
         "content of a `payload` parameter (product XML/JSON) is not described there and is not checked")
@@ -48,15 +47,10 @@ def operation(api: dict, folder: str) -> dict:
 
 
 def load(git_dir, commit: str = "HEAD") -> list[dict]:
-    source = GitSource(git_dir, commit)
-    documents = []
-    for folder in FOLDERS:
-        under = f"data/raw/lazada/apis/{folder}/"
-        ops = {}
-        for text in source.texts_under(under):
-            for api in json.loads(text).get("data", {}).get("apiList", []):
-                if api.get("path", "").startswith("/") and api.get("method"):
-                    ops[api["title"] if api.get("title") else api["path"]] = operation(api, folder)
-        documents.append(scraped.document("lazada", folder.removesuffix("-api"), "rest", folder.replace("-", "_"),
-                                          under, source, NOTE, "open.lazada.com API reference, as scraped JSON", ops))
-    return documents
+    return scraped.load(
+        git_dir, commit, FOLDERS, "data/raw/lazada/apis/{}/",
+        lambda text, folder: ((api.get("title") or api["path"], operation(api, folder))
+                              for api in json.loads(text).get("data", {}).get("apiList", [])
+                              if api.get("path", "").startswith("/") and api.get("method")),
+        lambda folder: ("lazada", folder.removesuffix("-api"), "rest", folder.replace("-", "_")),
+        NOTE, "open.lazada.com API reference, as scraped JSON")

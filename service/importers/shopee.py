@@ -14,7 +14,6 @@ import json
 from rules.engine.infer import domain_of
 
 from . import scraped
-from .git_source import GitSource
 
 NOTE = ("from the reference's parameter tables: types and required-ness, no enums or limits; Shopee "
         "publishes no machine-readable spec or parameter-encoding SDK")
@@ -67,15 +66,9 @@ def operation(api: dict) -> dict:
 
 
 def load(git_dir, commit: str = "HEAD") -> list[dict]:
-    source = GitSource(git_dir, commit)
-    documents = []
-    for module in MODULES:
-        under = f"data/raw/shopee/apis/{module}/"
-        ops = {}
-        for text in source.texts_under(under):
-            api = json.loads(text)
-            if api.get("path", "").startswith("/api/v2/"):
-                ops[api["api_name"]] = operation(api)
-        documents.append(scraped.document("shopee", module, "v2", f"{module}_v2", under, source, NOTE,
-                                          "open.shopee.com API reference (v2), as scraped JSON", ops))
-    return documents
+    return scraped.load(
+        git_dir, commit, MODULES, "data/raw/shopee/apis/{}/",
+        lambda text, _module: ((api["api_name"], operation(api)) for api in (json.loads(text),)
+                               if api.get("path", "").startswith("/api/v2/")),
+        lambda module: ("shopee", module, "v2", f"{module}_v2"),
+        NOTE, "open.shopee.com API reference (v2), as scraped JSON")

@@ -14,7 +14,6 @@ import re
 from rules.engine.infer import domain_of
 
 from . import scraped
-from .git_source import GitSource
 
 NOTE = ("from the reference's parameter tables: types and required-ness of header, path, query and body "
         "parameters; no enums or limits (the tables give them only in prose)")
@@ -76,15 +75,10 @@ def operation(meta: dict, folder: str) -> dict:
 
 
 def load(git_dir, commit: str = "HEAD") -> list[dict]:
-    source = GitSource(git_dir, commit)
-    documents = []
-    for folder in FOLDERS:
-        under = f"data/raw/tiktok/api-reference/{folder}/"
-        ops = {}
-        for text in source.texts_under(under, ".spec.json"):
-            meta = json.loads(text)["document_api_meta"]
-            if VERSIONED.match(meta.get("interface_path", "")) and meta.get("method") in METHODS:
-                ops[meta["document_path"]] = operation(meta, folder)
-        documents.append(scraped.document("tiktok_shop", folder, "202309+", folder, under, source, NOTE,
-                                          "partner.tiktokshop.com API reference (docv2), as scraped JSON", ops))
-    return documents
+    return scraped.load(
+        git_dir, commit, FOLDERS, "data/raw/tiktok/api-reference/{}/",
+        lambda text, folder: ((meta["document_path"], operation(meta, folder))
+                              for meta in (json.loads(text)["document_api_meta"],)
+                              if VERSIONED.match(meta.get("interface_path", "")) and meta.get("method") in METHODS),
+        lambda folder: ("tiktok_shop", folder, "202309+", folder),
+        NOTE, "partner.tiktokshop.com API reference (docv2), as scraped JSON", suffix=".spec.json")
