@@ -134,7 +134,7 @@ def test_keys_are_compared_in_constant_time_even_for_unknown_key_ids(store, monk
 
 
 def test_the_route_calls_verify_for_unknown_key_ids_too(app, monkeypatch):
-    from service.web.admin import auth
+    from service.web import auth
 
     called = []
     real = auth.verify
