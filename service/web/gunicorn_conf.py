@@ -53,7 +53,8 @@ _CREATED_DIR_ENV = "OPSDIAG_CREATED_PROMETHEUS_DIR"
 
 
 def on_starting(server):
-    path = _settings.prometheus_multiproc_dir
+    current.cache_clear()  # the settings as the server starts, not as they were at import
+    path = current().prometheus_multiproc_dir
     if path:
         os.makedirs(path, exist_ok=True)
         for stale in glob.glob(os.path.join(path, "*.db")):  # samples of a previous run
