@@ -163,8 +163,9 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
         # SP-API {"errors": [{"code", "message", "details"}]}; GraphQL's extensions.code; Square's detail
         first = errors[0]
-        messages = [m for m in (_text(e.get("message") or e.get("detail") or e.get("description") or e.get("msg"))
-                                for e in errors) if m]
+        messages = [m for e in errors
+                     for m in _with_details(_text(e.get("message") or e.get("detail") or e.get("description")
+                                                  or e.get("msg")), e.get("details")) if m]
         extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
         code = first.get("code") or first.get("error_code") or extensions.get("code") or first.get("type")
         return _text(code), " | ".join(messages) or None, None, request_id
@@ -204,6 +205,8 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
         code, message = _suffixed(body, _CODE_SUFFIXES), _suffixed(body, _MESSAGE_SUFFIXES)
     if code is None and message is None and (nested := _nested_errors(body)):
         return read_envelope({"errors": nested}, "json")[:3] + (request_id,)  # Ozon result.items[].errors[]
+    if isinstance(message, str):  # {"code": "Unauthorized", "message": "...", "details": "The ... has expired."}
+        message = " | ".join(_with_details(message, body.get("details")))
     params = data.get("params") if isinstance(data, dict) else None
     if isinstance(params, dict) and params and isinstance(message, str):
         # WordPress/WooCommerce rest_invalid_param: {"data": {"params": {"regular_price": "... not of type string."}}}
@@ -212,6 +215,15 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
 
 
 MAX_PARAMS = 8  # per-parameter reasons read beside the message
+
+
+def _with_details(message: str | None, details: Any) -> list[str | None]:
+    """The message and, when it is a sentence, the `details` beside it: SP-API answers a bare
+    "Access to requested resource is denied." and says why in details ("The access token you
+    provided has expired."); a details naming a class or a code adds nothing to read."""
+    if isinstance(details, str) and " " in details.strip() and details.strip() != (message or "").strip():
+        return [message, details.strip()]
+    return [message]
 _CODE_SUFFIXES = ("errorcode", "error_code", "errcode")
 _MESSAGE_SUFFIXES = ("errormessage", "error_message", "message", "errmsg", "errormsg", "error_msg")
 NESTED_DEPTH = 4  # how deep a batch answer may hold its failures

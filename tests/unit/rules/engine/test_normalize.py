@@ -236,6 +236,16 @@ def test_a_status_that_is_not_a_whole_number_is_0(status):
     ({"code": 3, "errors": "[API] Invalid API key"}, "3", "[API] Invalid API key"),
     ({"error": {"type": "OAuthException", "description": "d"}}, "OAuthException", "d"),
     ({"error": {"code": "X", "info": "i"}}, "X", "i"),
+    # SP-API says why in details: read beside the message when it is a sentence, not a class name or ""
+    ({"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
+                  "details": "The access token you provided has expired."}]}, "Unauthorized",
+     "Access to requested resource is denied. | The access token you provided has expired."),
+    ({"code": "Unauthorized", "message": "Access to requested resource is denied.",
+      "details": "The LWA secret token you provided has expired."}, "Unauthorized",
+     "Access to requested resource is denied. | The LWA secret token you provided has expired."),
+    ({"errors": [{"code": "InvalidInput", "message": "Invalid Input", "details": ""}]}, "InvalidInput", "Invalid Input"),
+    ({"errors": [{"code": "VALIDATION_ERROR", "message": "m", "details": "ConstraintViolationException.X"}]},
+     "VALIDATION_ERROR", "m"),
 ])
 def test_more_envelopes(body, code, message):
     fact = normalize({"status": 400, "endpoint": "/x", "body": body})
