@@ -243,7 +243,8 @@ def test_a_status_that_is_not_a_whole_number_is_0(status):
     ({"code": "Unauthorized", "message": "Access to requested resource is denied.",
       "details": "The LWA secret token you provided has expired."}, "Unauthorized",
      "Access to requested resource is denied. | The LWA secret token you provided has expired."),
-    ({"errors": [{"code": "InvalidInput", "message": "Invalid Input", "details": ""}]}, "InvalidInput", "Invalid Input"),
+    ({"errors": [{"code": "InvalidInput", "message": "Invalid Input", "details": ""}]},
+     "InvalidInput", "Invalid Input"),
     ({"errors": [{"code": "VALIDATION_ERROR", "message": "m", "details": "ConstraintViolationException.X"}]},
      "VALIDATION_ERROR", "m"),
 ])
