@@ -152,6 +152,12 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     request_id = _text(body.get("request_id") or body.get("requestid"))
     if isinstance(body.get("error_response"), dict):  # the TOP gateway (Taobao, AliExpress): {code, msg} inside
         return read_envelope(body["error_response"], "json")[:3] + (request_id,)
+    fault = body.get("fault")
+    if isinstance(fault, dict) and ("faultstring" in fault or "detail" in fault):
+        # Apigee gateways: {"fault": {"faultstring": "Access Token expired", "detail": {"errorcode": "..."}}}
+        detail = fault.get("detail") if isinstance(fault.get("detail"), dict) else {}
+        return (_text(detail.get("errorcode") or fault.get("faultcode")), _text(fault.get("faultstring")), None,
+                request_id)
     errors = body.get("errors")
     if errors is None and isinstance(body.get("error"), list):  # Walmart {"error": [{"code", ...}]}
         errors = body["error"]

@@ -247,6 +247,10 @@ def test_a_status_that_is_not_a_whole_number_is_0(status):
      "InvalidInput", "Invalid Input"),
     ({"errors": [{"code": "VALIDATION_ERROR", "message": "m", "details": "ConstraintViolationException.X"}]},
      "VALIDATION_ERROR", "m"),
+    # Apigee gateways
+    ({"fault": {"faultstring": "Access Token expired",
+                "detail": {"errorcode": "keymanagement.service.access_token_expired"}}},
+     "keymanagement.service.access_token_expired", "Access Token expired"),
 ])
 def test_more_envelopes(body, code, message):
     fact = normalize({"status": 400, "endpoint": "/x", "body": body})
