@@ -204,7 +204,17 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
                 _text(body.get("type")), request_id)
     code = body.get("code", body.get("error_code", body.get("errcode")))
     message = (body.get("message") or body.get("msg") or body.get("error_message") or body.get("error_msg")
-               or body.get("detail") or body.get("title") or body.get("errmsg") or body.get("errormsg"))
+               or body.get("detail") or body.get("errmsg") or body.get("errormsg"))
+    if not message and (listed := _detail_list(body)):
+        # problem+json whose title is only the status phrase and whose cause is in an extension
+        # list: NetSuite {"title": "Unauthorized", "o:errorDetails": [{"detail", "o:errorCode"}]}
+        first = listed[0]
+        code = code if code is not None else _suffixed(first, _CODE_SUFFIXES)
+        message = " | ".join(m for m in [_text(body.get("title")), *(
+            _text(e.get("detail") or e.get("message")) for e in listed[:MAX_PARAMS])] if m)
+    if not message and code is not None:  # Walmart {"code", "description", "info"}
+        message = body.get("description") or body.get("info")
+    message = message or body.get("title")
     if code is None and isinstance(body.get("error"), int) and not isinstance(body.get("error"), bool):
         code = body["error"]  # {"error": 99, "errormsg": "..."}
     if code is None and message is None:  # an ERP's own log record: providerErrorCode, upstreamMessage...
@@ -221,6 +231,17 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
 
 
 MAX_PARAMS = 8  # per-parameter reasons read beside the message
+
+
+def _detail_list(body: dict) -> list[dict] | None:
+    """A list of error objects under a key naming details ("o:errorDetails", "errorDetails",
+    "error_details"), each with a detail or a message."""
+    for key, value in body.items():
+        if (isinstance(key, str) and key.lower().replace("_", "").endswith("errordetails") and isinstance(value, list)
+                and value and all(isinstance(e, dict) for e in value)
+                and any(e.get("detail") or e.get("message") for e in value)):
+            return value
+    return None
 
 
 def _with_details(message: str | None, details: Any) -> list[str | None]:

@@ -251,6 +251,13 @@ def test_a_status_that_is_not_a_whole_number_is_0(status):
     ({"fault": {"faultstring": "Access Token expired",
                 "detail": {"errorcode": "keymanagement.service.access_token_expired"}}},
      "keymanagement.service.access_token_expired", "Access Token expired"),
+    # problem+json whose cause is in an extension list (NetSuite); Walmart's description beside a code
+    ({"title": "Unauthorized", "status": 401, "o:errorDetails": [{"detail": "Invalid login attempt.",
+                                                                  "o:errorCode": "INVALID_LOGIN"}]},
+     "INVALID_LOGIN", "Unauthorized | Invalid login attempt."),
+    ({"code": "UNSUPPORTED_MEDIA_TYPE.GMP_ITEM_QUERY_API", "description": "HTTP 415 Unsupported Media Type",
+      "info": "Unsupported Media Type."}, "UNSUPPORTED_MEDIA_TYPE.GMP_ITEM_QUERY_API", "HTTP 415 Unsupported Media Type"),
+    ({"type": "about:blank", "title": "Resource Not Found", "status": 404}, None, "Resource Not Found"),
 ])
 def test_more_envelopes(body, code, message):
     fact = normalize({"status": 400, "endpoint": "/x", "body": body})
