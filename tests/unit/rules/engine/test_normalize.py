@@ -256,7 +256,8 @@ def test_a_status_that_is_not_a_whole_number_is_0(status):
                                                                   "o:errorCode": "INVALID_LOGIN"}]},
      "INVALID_LOGIN", "Unauthorized | Invalid login attempt."),
     ({"code": "UNSUPPORTED_MEDIA_TYPE.GMP_ITEM_QUERY_API", "description": "HTTP 415 Unsupported Media Type",
-      "info": "Unsupported Media Type."}, "UNSUPPORTED_MEDIA_TYPE.GMP_ITEM_QUERY_API", "HTTP 415 Unsupported Media Type"),
+      "info": "Unsupported Media Type."},
+     "UNSUPPORTED_MEDIA_TYPE.GMP_ITEM_QUERY_API", "HTTP 415 Unsupported Media Type"),
     ({"type": "about:blank", "title": "Resource Not Found", "status": 404}, None, "Resource Not Found"),
 ])
 def test_more_envelopes(body, code, message):
