@@ -35,6 +35,7 @@ from rules.engine.normalize import normalize
     ("The value 'abc' is not valid for Quantity.", "Quantity"),
     ("The selected status is invalid.", "status"),
     ("Title can't be blank", "Title"),
+    ("/items/0/sku must be string", "items.0.sku"),
 ])
 def test_the_field_a_message_names(message, field):
     assert from_message(message) == field
