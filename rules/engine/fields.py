@@ -48,7 +48,7 @@ PATTERNS = (
     rf"\b(?:the\s+)?(?P<field>{NAME})\s+field\s+(?:is|are)\s+(?:required|missing|invalid)",
     rf"^\s*\$\.(?P<field>{NAME})\s*:",
     # ajv's "instancePath message": "/items/0/sku must be string", "/status must be equal to one of ..."
-    rf"^\s*(?P<field>(?:/[\w$\-]{{1,64}}){{1,12}})\s+must\b",
+    r"^\s*(?P<field>(?:/[\w$\-]{1,64}){1,12})\s+must\b",
     rf"\b(?:missing|required)\s*[:=]\s*['\"`]?(?P<field>{NAME})",
     rf"\binvalid\s+['\"`“](?P<field>{NAME})['\"`”]",
     # an unquoted identifier (snake_case, camelCase or a dotted path) is a field even in running text
