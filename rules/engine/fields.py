@@ -39,7 +39,8 @@ PATTERNS = (
     rf"|has\s+an?\s+invalid|does\s+not\s+match|exceeds)\b",
     # Go's validator "Field validation for 'Sku' failed"; ASP.NET "The value 'x' is not valid for Quantity."
     rf"\bfield\s+validation\s+for\s+['\"`“](?P<field>{NAME})['\"`”]",
-    rf"\bis\s+not\s+(?:a\s+)?valid\s+(?:value\s+)?for\s+(?:the\s+)?(?:field\s+)?['\"`“]?(?P<field>{NAME})",
+    rf"\bvalue\s+['\"`“][^'\"`”]{{0,100}}['\"`”]\s+is\s+not\s+(?:a\s+)?valid\s+for\s+(?:the\s+)?(?:field\s+)?"
+    rf"['\"`“]?(?P<field>{NAME})",
     # Laravel "The selected status is invalid.", Rails "Title can't be blank"
     rf"\bthe\s+selected\s+(?P<field>{NAME})\s+is\s+invalid",
     rf"^\W*(?P<field>{NAME})\s+(?:can['’]?t\s+be\s+(?:blank|empty|nil)|is\s+not\s+a\s+number|is\s+not\s+included\s+in\s+the\s+list"
@@ -56,6 +57,9 @@ PATTERNS = (
     rf"\b(?P<field>{IDENTIFIER})\s*(?:[:=]\s*)?(?:is|are|must|should|cannot|can\s?not|may\s+not)\s+"
     rf"(?:not\s+)?(?:be\s+)?(?:required|missing|mandatory|invalid|empty|blank|null|valid|a\b|an\b|one\b|between|less|greater|at|match"
     rf"|allowed|permitted|supported|accepted|recogni[sz]ed|of\s+type|too\s+(?:long|short|large|small|big)|longer|shorter)",
+    # a plain word opening the message and stating a bound: "Price must be greater than 0", "Stock cannot be negative"
+    r"^\W*(?:the\s+)?(?P<field>[A-Za-z][a-z0-9_]{1,40})\s+(?:must|should|cannot|can\s?not|may\s+not)\s+(?:not\s+)?"
+    r"(?:be|exceed|have)\b",
     # WordPress "regular_price is not of type string", Rails "email has already been taken"
     rf"^\W*(?P<field>{NAME})\s+(?:is\s+not\s+of\s+type|has\s+already\s+been\s+taken|is\s+not\s+one\s+of)\b",
 )

@@ -36,12 +36,16 @@ from rules.engine.normalize import normalize
     ("The selected status is invalid.", "status"),
     ("Title can't be blank", "Title"),
     ("/items/0/sku must be string", "items.0.sku"),
+    ("Price must be greater than 0", "Price"),
+    ("Stock cannot be negative", "Stock"),
 ])
 def test_the_field_a_message_names(message, field):
     assert from_message(message) == field
 
 
-@pytest.mark.parametrize("message", ["Invalid credentials.", "The sign is invalid", "Missing required parameter",
+@pytest.mark.parametrize("message", ["The postcode is not valid for the selected country",
+                                     "Request must be signed", "Value must be positive",
+                                     "Invalid credentials.", "The sign is invalid", "Missing required parameter",
                                      "Invalid request, please check your input.", "Parameter is missing",
                                      "Invalid Date Format", "The product does not exist", "Invalid request id"])
 def test_messages_that_name_no_field(message):
