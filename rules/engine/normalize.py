@@ -297,6 +297,7 @@ _LEADING_CODE = re.compile(
     rf"^\s*(?:\d{{3}}\s+)?\[?(?P<code>{_CODE})\]?(?:\s*(?:[:\-–—·|]\s*|\s+[\"'“(])(?P<message>.+)|\s*$)", re.DOTALL)
 _CODE_EQUALS = re.compile(r"\b(?:error_?)?code\s*[=:]\s*[\"']?(?P<code>[\w.-]{2,64})")
 _CODE_TOKEN = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){1,12}")  # an UPPER_SNAKE name alone
+_NAMED_CODE = re.compile(r"(?:\d{3,10}\s+)?([A-Z][a-z]+(?:[A-Z][a-z0-9]+){1,8})")  # [a number] and a PascalCase name
 LAZOP_SEPARATOR = "^_^"
 _EXCEPTION_NAMES = ("Error", "Exception", "Fault")
 
@@ -389,6 +390,8 @@ def normalize(payload: dict) -> Fact:
     code, message, error_type, request_id = read_envelope(body, fmt)
     if code is None and message and _CODE_TOKEN.fullmatch(message.strip()):
         code = message.strip()  # {"message": "BIZ_CHECK_MAIN_IMAGE_REQUIRE"}: the message is a code
+    elif code is None and message and (named := _NAMED_CODE.fullmatch(message.strip())):
+        code = named.group(1)  # "300100 InvalidPart": a number and a code's name, nothing else
     headers = _lower_headers(payload.get("headers"))
     error_type = error_type or headers.get("x-amzn-errortype")
     request_id = request_id or headers.get("x-amzn-requestid") or headers.get("x-request-id")

@@ -259,6 +259,8 @@ def test_a_status_that_is_not_a_whole_number_is_0(status):
       "info": "Unsupported Media Type."},
      "UNSUPPORTED_MEDIA_TYPE.GMP_ITEM_QUERY_API", "HTTP 415 Unsupported Media Type"),
     ({"type": "about:blank", "title": "Resource Not Found", "status": 404}, None, "Resource Not Found"),
+    # a number and a PascalCase code name, nothing else: the name is the code
+    ("300100 InvalidPart", "InvalidPart", "300100 InvalidPart"),
 ])
 def test_more_envelopes(body, code, message):
     fact = normalize({"status": 400, "endpoint": "/x", "body": body})
