@@ -60,6 +60,11 @@ PATTERNS = (
     # a plain word opening the message and stating a bound: "Price must be greater than 0", "Stock cannot be negative"
     r"^\W*(?:the\s+)?(?P<field>[A-Za-z][a-z0-9_]{1,40})\s+(?:must|should|cannot|can\s?not|may\s+not)\s+(?:not\s+)?"
     r"(?:be|exceed|have)\b",
+    # Json.NET "... Path 'items[0].sku', line 1"; ASP.NET "The field quantity must be a number."
+    rf"\bpath\s+'(?P<field>{NAME})'",
+    rf"\bthe\s+field\s+(?P<field>{NAME})\s+(?:must|is|should)\b",
+    # DRF/marshmallow "quantity: A valid integer is required."
+    r"^\W*(?P<field>[A-Za-z_][\w.]{0,63})\s*:\s+(?:a\s+valid|this\s+field|ensure\s+this|not\s+a\s+valid)\b",
     # WordPress "regular_price is not of type string", Rails "email has already been taken"
     rf"^\W*(?P<field>{NAME})\s+(?:is\s+not\s+of\s+type|has\s+already\s+been\s+taken|is\s+not\s+one\s+of)\b",
 )
@@ -112,6 +117,8 @@ def _from_body(body: Any) -> str | None:
         body = next((item for item in body if isinstance(item, dict)), None)
     if not isinstance(body, dict):
         return None
+    if any(isinstance(v, list) for v in body.values()) and (named := _field_map(body)):
+        return named  # Django REST framework: the body itself maps fields to messages
     candidates = [body]
     for key in ERROR_LISTS:
         inner = body.get(key)

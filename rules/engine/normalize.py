@@ -214,6 +214,8 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
             _text(e.get("detail") or e.get("message")) for e in listed[:MAX_PARAMS])] if m)
     if not message and code is not None:  # Walmart {"code", "description", "info"}
         message = body.get("description") or body.get("info")
+    if not message and code is None and (pairs := _field_messages(body)):
+        return None, pairs, None, request_id  # Django REST framework {"quantity": ["A valid integer is required."]}
     message = message or body.get("title")
     if code is None and isinstance(body.get("error"), int) and not isinstance(body.get("error"), bool):
         code = body["error"]  # {"error": 99, "errormsg": "..."}
@@ -231,6 +233,18 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
 
 
 MAX_PARAMS = 8  # per-parameter reasons read beside the message
+
+
+def _field_messages(body: dict) -> str | None:
+    """"field: message | ..." of a body that is only a map of field names to lists of messages."""
+    if not body or len(body) > 50 or not any(isinstance(v, list) for v in body.values()):
+        return None
+    def messages(v: Any) -> bool:
+        return isinstance(v, str) or (isinstance(v, list) and bool(v) and all(isinstance(m, str) for m in v))
+
+    if not all(isinstance(k, str) and messages(v) for k, v in body.items()):
+        return None
+    return " | ".join(f"{k}: {v if isinstance(v, str) else v[0]}" for k, v in list(body.items())[:MAX_PARAMS])
 
 
 def _detail_list(body: dict) -> list[dict] | None:

@@ -38,6 +38,9 @@ from rules.engine.normalize import normalize
     ("/items/0/sku must be string", "items.0.sku"),
     ("Price must be greater than 0", "Price"),
     ("Stock cannot be negative", "Stock"),
+    ("Error converting value \"abc\" to type 'System.Int32'. Path 'quantity', line 1, position 20.", "quantity"),
+    ("The field quantity must be a number.", "quantity"),
+    ("quantity: A valid integer is required.", "quantity"),
 ])
 def test_the_field_a_message_names(message, field):
     assert from_message(message) == field

@@ -261,6 +261,9 @@ def test_a_status_that_is_not_a_whole_number_is_0(status):
     ({"type": "about:blank", "title": "Resource Not Found", "status": 404}, None, "Resource Not Found"),
     # a number and a PascalCase code name, nothing else: the name is the code
     ("300100 InvalidPart", "InvalidPart", "300100 InvalidPart"),
+    # Django REST framework: the body maps fields to their messages
+    ({"quantity": ["A valid integer is required."], "title": ["This field is required."]}, None,
+     "quantity: A valid integer is required. | title: This field is required."),
 ])
 def test_more_envelopes(body, code, message):
     fact = normalize({"status": 400, "endpoint": "/x", "body": body})
