@@ -152,6 +152,12 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     request_id = _text(body.get("request_id") or body.get("requestid"))
     if isinstance(body.get("error_response"), dict):  # the TOP gateway (Taobao, AliExpress): {code, msg} inside
         return read_envelope(body["error_response"], "json")[:3] + (request_id,)
+    fault = body.get("fault")
+    if isinstance(fault, dict) and ("faultstring" in fault or "detail" in fault):
+        # Apigee gateways: {"fault": {"faultstring": "Access Token expired", "detail": {"errorcode": "..."}}}
+        detail = fault.get("detail") if isinstance(fault.get("detail"), dict) else {}
+        return (_text(detail.get("errorcode") or fault.get("faultcode")), _text(fault.get("faultstring")), None,
+                request_id)
     errors = body.get("errors")
     if errors is None and isinstance(body.get("error"), list):  # Walmart {"error": [{"code", ...}]}
         errors = body["error"]
@@ -163,8 +169,9 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
     if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
         # SP-API {"errors": [{"code", "message", "details"}]}; GraphQL's extensions.code; Square's detail
         first = errors[0]
-        messages = [m for m in (_text(e.get("message") or e.get("detail") or e.get("description") or e.get("msg"))
-                                for e in errors) if m]
+        messages = [m for e in errors
+                     for m in _with_details(_text(e.get("message") or e.get("detail") or e.get("description")
+                                                  or e.get("msg")), e.get("details")) if m]
         extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
         code = first.get("code") or first.get("error_code") or extensions.get("code") or first.get("type")
         return _text(code), " | ".join(messages) or None, None, request_id
@@ -197,13 +204,27 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
                 _text(body.get("type")), request_id)
     code = body.get("code", body.get("error_code", body.get("errcode")))
     message = (body.get("message") or body.get("msg") or body.get("error_message") or body.get("error_msg")
-               or body.get("detail") or body.get("title") or body.get("errmsg") or body.get("errormsg"))
+               or body.get("detail") or body.get("errmsg") or body.get("errormsg"))
+    if not message and (listed := _detail_list(body)):
+        # problem+json whose title is only the status phrase and whose cause is in an extension
+        # list: NetSuite {"title": "Unauthorized", "o:errorDetails": [{"detail", "o:errorCode"}]}
+        first = listed[0]
+        code = code if code is not None else _suffixed(first, _CODE_SUFFIXES)
+        message = " | ".join(m for m in [_text(body.get("title")), *(
+            _text(e.get("detail") or e.get("message")) for e in listed[:MAX_PARAMS])] if m)
+    if not message and code is not None:  # Walmart {"code", "description", "info"}
+        message = body.get("description") or body.get("info")
+    if not message and code is None and (pairs := _field_messages(body)):
+        return None, pairs, None, request_id  # Django REST framework {"quantity": ["A valid integer is required."]}
+    message = message or body.get("title")
     if code is None and isinstance(body.get("error"), int) and not isinstance(body.get("error"), bool):
         code = body["error"]  # {"error": 99, "errormsg": "..."}
     if code is None and message is None:  # an ERP's own log record: providerErrorCode, upstreamMessage...
         code, message = _suffixed(body, _CODE_SUFFIXES), _suffixed(body, _MESSAGE_SUFFIXES)
     if code is None and message is None and (nested := _nested_errors(body)):
         return read_envelope({"errors": nested}, "json")[:3] + (request_id,)  # Ozon result.items[].errors[]
+    if isinstance(message, str):  # {"code": "Unauthorized", "message": "...", "details": "The ... has expired."}
+        message = " | ".join(_with_details(message, body.get("details")))
     params = data.get("params") if isinstance(data, dict) else None
     if isinstance(params, dict) and params and isinstance(message, str):
         # WordPress/WooCommerce rest_invalid_param: {"data": {"params": {"regular_price": "... not of type string."}}}
@@ -212,6 +233,38 @@ def read_envelope(body: Any, fmt: str) -> tuple[str | None, str | None, str | No
 
 
 MAX_PARAMS = 8  # per-parameter reasons read beside the message
+
+
+def _field_messages(body: dict) -> str | None:
+    """"field: message | ..." of a body that is only a map of field names to lists of messages."""
+    if not body or len(body) > 50 or not any(isinstance(v, list) for v in body.values()):
+        return None
+    def messages(v: Any) -> bool:
+        return isinstance(v, str) or (isinstance(v, list) and bool(v) and all(isinstance(m, str) for m in v))
+
+    if not all(isinstance(k, str) and messages(v) for k, v in body.items()):
+        return None
+    return " | ".join(f"{k}: {v if isinstance(v, str) else v[0]}" for k, v in list(body.items())[:MAX_PARAMS])
+
+
+def _detail_list(body: dict) -> list[dict] | None:
+    """A list of error objects under a key naming details ("o:errorDetails", "errorDetails",
+    "error_details"), each with a detail or a message."""
+    for key, value in body.items():
+        if (isinstance(key, str) and key.lower().replace("_", "").endswith("errordetails") and isinstance(value, list)
+                and value and all(isinstance(e, dict) for e in value)
+                and any(e.get("detail") or e.get("message") for e in value)):
+            return value
+    return None
+
+
+def _with_details(message: str | None, details: Any) -> list[str | None]:
+    """The message and, when it is a sentence, the `details` beside it: SP-API answers a bare
+    "Access to requested resource is denied." and says why in details ("The access token you
+    provided has expired."); a details naming a class or a code adds nothing to read."""
+    if isinstance(details, str) and " " in details.strip() and details.strip() != (message or "").strip():
+        return [message, details.strip()]
+    return [message]
 _CODE_SUFFIXES = ("errorcode", "error_code", "errcode")
 _MESSAGE_SUFFIXES = ("errormessage", "error_message", "message", "errmsg", "errormsg", "error_msg")
 NESTED_DEPTH = 4  # how deep a batch answer may hold its failures
@@ -258,6 +311,7 @@ _LEADING_CODE = re.compile(
     rf"^\s*(?:\d{{3}}\s+)?\[?(?P<code>{_CODE})\]?(?:\s*(?:[:\-–—·|]\s*|\s+[\"'“(])(?P<message>.+)|\s*$)", re.DOTALL)
 _CODE_EQUALS = re.compile(r"\b(?:error_?)?code\s*[=:]\s*[\"']?(?P<code>[\w.-]{2,64})")
 _CODE_TOKEN = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+){1,12}")  # an UPPER_SNAKE name alone
+_NAMED_CODE = re.compile(r"(?:\d{3,10}\s+)?([A-Z][a-z]+(?:[A-Z][a-z0-9]+){1,8})")  # [a number] and a PascalCase name
 LAZOP_SEPARATOR = "^_^"
 _EXCEPTION_NAMES = ("Error", "Exception", "Fault")
 
@@ -350,6 +404,8 @@ def normalize(payload: dict) -> Fact:
     code, message, error_type, request_id = read_envelope(body, fmt)
     if code is None and message and _CODE_TOKEN.fullmatch(message.strip()):
         code = message.strip()  # {"message": "BIZ_CHECK_MAIN_IMAGE_REQUIRE"}: the message is a code
+    elif code is None and message and (named := _NAMED_CODE.fullmatch(message.strip())):
+        code = named.group(1)  # "300100 InvalidPart": a number and a code's name, nothing else
     headers = _lower_headers(payload.get("headers"))
     error_type = error_type or headers.get("x-amzn-errortype")
     request_id = request_id or headers.get("x-amzn-requestid") or headers.get("x-request-id")

@@ -53,7 +53,8 @@ def test_each_ranked_list_is_ordered_by_score_then_priority(engine, kb_rules):
             assert keys == sorted(keys)
 
 
-@pytest.mark.parametrize("status, owner", [(0, "network"), (503, "platform"), (418, "integrator"), (200, "unknown")])
+@pytest.mark.parametrize("status, owner", [(0, "network"), (503, "platform"), (418, "integrator"),
+                                           (200, "integrator"), (302, "unknown")])
 def test_no_match_still_says_what_the_status_tells(status, owner):
     result = Engine([], "empty").diagnose({"status": status, "endpoint": "https://example.invalid/zz",
                               "body": {"message": "qwertyuiop"}})

@@ -236,6 +236,34 @@ def test_a_status_that_is_not_a_whole_number_is_0(status):
     ({"code": 3, "errors": "[API] Invalid API key"}, "3", "[API] Invalid API key"),
     ({"error": {"type": "OAuthException", "description": "d"}}, "OAuthException", "d"),
     ({"error": {"code": "X", "info": "i"}}, "X", "i"),
+    # SP-API says why in details: read beside the message when it is a sentence, not a class name or ""
+    ({"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
+                  "details": "The access token you provided has expired."}]}, "Unauthorized",
+     "Access to requested resource is denied. | The access token you provided has expired."),
+    ({"code": "Unauthorized", "message": "Access to requested resource is denied.",
+      "details": "The LWA secret token you provided has expired."}, "Unauthorized",
+     "Access to requested resource is denied. | The LWA secret token you provided has expired."),
+    ({"errors": [{"code": "InvalidInput", "message": "Invalid Input", "details": ""}]},
+     "InvalidInput", "Invalid Input"),
+    ({"errors": [{"code": "VALIDATION_ERROR", "message": "m", "details": "ConstraintViolationException.X"}]},
+     "VALIDATION_ERROR", "m"),
+    # Apigee gateways
+    ({"fault": {"faultstring": "Access Token expired",
+                "detail": {"errorcode": "keymanagement.service.access_token_expired"}}},
+     "keymanagement.service.access_token_expired", "Access Token expired"),
+    # problem+json whose cause is in an extension list (NetSuite); Walmart's description beside a code
+    ({"title": "Unauthorized", "status": 401, "o:errorDetails": [{"detail": "Invalid login attempt.",
+                                                                  "o:errorCode": "INVALID_LOGIN"}]},
+     "INVALID_LOGIN", "Unauthorized | Invalid login attempt."),
+    ({"code": "UNSUPPORTED_MEDIA_TYPE.GMP_ITEM_QUERY_API", "description": "HTTP 415 Unsupported Media Type",
+      "info": "Unsupported Media Type."},
+     "UNSUPPORTED_MEDIA_TYPE.GMP_ITEM_QUERY_API", "HTTP 415 Unsupported Media Type"),
+    ({"type": "about:blank", "title": "Resource Not Found", "status": 404}, None, "Resource Not Found"),
+    # a number and a PascalCase code name, nothing else: the name is the code
+    ("300100 InvalidPart", "InvalidPart", "300100 InvalidPart"),
+    # Django REST framework: the body maps fields to their messages
+    ({"quantity": ["A valid integer is required."], "title": ["This field is required."]}, None,
+     "quantity: A valid integer is required. | title: This field is required."),
 ])
 def test_more_envelopes(body, code, message):
     fact = normalize({"status": 400, "endpoint": "/x", "body": body})
