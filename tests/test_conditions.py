@@ -79,6 +79,9 @@ CASES = {
         ({"headers": {"x-flag": "inf"}}, payload(headers={"x-flag": "infinity"}), False),
         ({"query": {"page_size": 100}}, payload(endpoint=f"{TT}?page_size=100"), True),
         ({"query": {"page_size": 100}}, payload(endpoint=f"{TT}?page_size=101"), False),
+        ({"query": {"page_size": "100"}}, payload(endpoint=f"{TT}?page_size=100"), True),
+        ({"query": {"page_size": "0100"}}, payload(endpoint=f"{TT}?page_size=100"), True),
+        ({"request_headers": {"content-length": "12"}}, payload(request={"headers": {"Content-Length": "12"}}), True),
         ({"request_headers": {"content-length": 12}}, payload(request={"headers": {"Content-Length": "12"}}), True),
     ],
     "eq on a body path, a context or derived value is exact": [
@@ -402,6 +405,9 @@ def test_a_type_test_on_a_list_asks_about_its_items_at_any_depth():
     assert not has_type([1, ["a"]], "boolean") and not has_type([1, [2]], "array")
     assert has_type(1.5, "number") and not has_type(1.5, "integer") and not has_type(True, "number")
     assert has_type({"a": 1}, "object") and not has_type("x", "object")
+    # a null is read as an absent value (as `eq: null` is): the engine sets no flag for it, so
+    # trace.py must not find any type in it either, not even `null`
+    assert not has_type(None, "null") and not has_type(None, "string")
 
 
 def test_values_as_text_for_regexes_and_evidence():
@@ -424,3 +430,130 @@ def test_plain_paths_are_told_from_other_jmespath(expression, steps):
     from rules.compiler import simple_path
 
     assert simple_path(expression) == steps
+
+
+# ------------------------------------------- what is read: only what candidates test
+
+def marked(name: str, when: dict, **extra) -> RuleDocument:
+    """A rule that also tests a marker value of its own, so that one can tell it was read."""
+    return doc(f"generic.r.{name}", {**when, "body": {f"m.{name}": {"exists": True}}}, **extra)
+
+
+GATED = [
+    marked("code", {"code": "E1"}),  # sorted first: `body`, then `code`, whose value gates it
+    marked("code_too", {"code": "E1", "status": 400}),
+    marked("codes", {"code": ["E2", "E3"]}),
+    marked("path", {"path": "/v1/p"}),
+    marked("host", {"host": "h.example.com"}),
+    marked("error_type", {"error_type": "Bad"}),
+    marked("path_regex", {"path": {"regex": "^/v1/r"}}),
+    marked("message_regex", {"message": {"regex": "boom"}}),
+    marked("message_regex_too", {"message": {"regex": "boom"}, "method": {"ne": "GET"}}),
+    marked("header_gte", {"headers": {"x-c": {"gte": 1}}}),
+    marked("header_gte_too", {"headers": {"x-c": {"gte": 2}}}),
+    marked("header_exists", {"headers": {"x-e": {"exists": True}}}),
+    marked("header_eq", {"headers": {"x-q": "yes"}}),
+    marked("context", {"context": {"erp": {"regex": "acme"}}}),
+    marked("status", {"status": 418}),
+    marked("method", {"method": "PATCH"}),
+    marked("header_absent", {"headers": {"x-f": {"exists": False}}, "status": 499}),
+    marked("header_null", {"headers": {"x-n": None}, "status": 498}),
+    marked("header_not_regex", {"headers": {"x-r": {"not_regex": "x"}}, "status": 497}),
+    marked("ungated", {"message": {"not_regex": "zzz"}, "status": {"gte": 600}}),
+    marked("ungated_too", {"status": {"lt": 100}}),
+]
+UNGATED = {"ungated", "ungated_too"}
+BASE = {"status": 400, "endpoint": "https://api.example.com/v1/zzz",
+        "body": {"m": {rule.body["id"].rsplit(".", 1)[1]: "read" for rule in GATED}}}
+
+
+def with_body(**fields) -> dict:
+    return {**BASE, "body": {**BASE["body"], **fields}}
+
+
+@pytest.mark.parametrize("sent, admitted", [
+    (BASE, set()),
+    (with_body(code="E1"), {"code", "code_too"}),
+    (with_body(code="E3"), {"codes"}),
+    (with_body(code="E9"), set()),
+    ({**BASE, "endpoint": "https://api.example.com/v1/p"}, {"path"}),
+    ({**BASE, "endpoint": "https://h.example.com/v1/zzz"}, {"host"}),
+    ({**BASE, "headers": {"x-amzn-ErrorType": "Bad"}}, {"error_type"}),
+    ({**BASE, "endpoint": "https://api.example.com/v1/rr"}, {"path_regex"}),
+    (with_body(message="BOOM"), {"message_regex", "message_regex_too"}),
+    ({**BASE, "headers": {"x-c": "0"}}, {"header_gte", "header_gte_too"}),  # there, though too low
+    ({**BASE, "headers": {"x-e": ""}}, {"header_exists"}),
+    ({**BASE, "headers": {"x-q": "no"}}, {"header_eq"}),
+    ({**BASE, "context": {"erp": "other"}}, {"context"}),
+    ({**BASE, "status": 418}, {"status"}),
+    ({**BASE, "method": "PATCH"}, {"method"}),
+    ({**BASE, "status": 499}, {"header_absent"}),
+    ({**BASE, "status": 498}, {"header_null"}),
+    ({**BASE, "status": 497}, {"header_not_regex"}),
+])
+def test_only_the_values_of_rules_a_payload_can_still_match_are_read(sent, admitted):
+    """Each rule is gated on one cheap test it cannot match without (an exact code, path, host
+    or error type, a regex on a plain field, a header or context value that must be there,
+    a status or method): a rule whose gate fails has none of its other values read. A test
+    that holds on an absent value (`exists: false`, `eq: null`, `not_regex`) gates nothing."""
+    engine = Engine(build_rules(GATED), "t")
+    try:
+        ranked, raw = engine.rank(normalize(sent))
+        part = engine.layout.lookup("generic", None, "other")
+        read = {name for name in BASE["body"]["m"] if part.slots[("body", f"m.{name}")].key in raw}
+        assert read == admitted | UNGATED
+        assert all(raw[part.slots[("body", f"m.{name}")].key] == "read" for name in read)
+        assert {s.rule.id.rsplit(".", 1)[1] for s in ranked} <= admitted | UNGATED
+    finally:
+        engine.close()
+
+
+def test_rules_that_share_a_gate_value_are_all_found():
+    rules = build_rules(GATED)
+    assert set(matched_ids(rules, with_body(code="E1"))) == {"generic.r.code", "generic.r.code_too"}
+    assert set(matched_ids(rules, {**with_body(message="boom"), "method": "POST"})) == {"generic.r.message_regex",
+                                                                  "generic.r.message_regex_too"}
+    assert set(matched_ids(rules, {**BASE, "headers": {"x-c": "5"}})) == {"generic.r.header_gte",
+                                                                          "generic.r.header_gte_too"}
+    assert set(matched_ids(rules, {**BASE, "status": 50})) == {"generic.r.ungated_too"}
+    assert set(matched_ids(rules, {**BASE, "status": 499})) == {"generic.r.header_absent"}
+
+
+def test_a_generic_rule_for_some_regions_is_found_in_them_on_every_platform():
+    [rule] = build_rules([doc("generic.g.us", {"status": 400}, regions=["US"])])
+    assert matched_ids([rule], payload(endpoint=TT, region="US")) == [rule.id]
+    assert matched_ids([rule], payload(endpoint=TT, region="GB")) == []
+    assert matched_ids([rule], payload(region="US")) == [rule.id]
+
+
+def test_rules_are_packed_in_full_shards_by_gate():
+    """durable-rules hangs past ~500 children of one node: no shard holds more than
+    SHARD_SIZE rules, every rule is in exactly one, and a shard is full before the next opens."""
+    from rules.compiler import SHARD_SIZE, RuleGroup
+
+    rules = build_rules([doc(f"generic.s.a{i}", {"status": 429, "message": {"not_regex": f"x{i}"}})
+                         for i in range(45)]
+                        + [doc(f"generic.s.b{i}", {"message": {"regex": "quota"}, "status": {"ne": i}})
+                           for i in range(5)]
+                        + [doc(f"generic.s.c{i}", {"status": {"gte": 600 + i}}) for i in range(3)])
+    group = RuleGroup("packing", rules)
+    sizes = [bin(bits).count("1") for _, bits in group.shards]
+    assert SHARD_SIZE == 20 and sizes == [20, 20, 13]
+    every = 0
+    for _, bits in group.shards:
+        assert every & bits == 0
+        every |= bits
+    assert every == (1 << len(rules)) - 1
+    first = next(bits for _, bits in group.shards)
+    assert first == sum(1 << i for i in range(20)), "the first shard holds twenty rules of one gate"
+
+
+def test_shards_grow_when_a_group_would_have_too_many(monkeypatch):
+    from rules import compiler
+
+    monkeypatch.setattr(compiler, "MAX_SHARDS", 2)
+    rules = build_rules([doc(f"generic.s.a{i}", {"status": 429, "message": {"not_regex": f"x{i}"}})
+                         for i in range(45)])
+    group = compiler.RuleGroup("packing", rules)
+    assert [bin(bits).count("1") for _, bits in group.shards] == [23, 22]
+    assert set(matched_ids(rules, payload(status=429, body={"message": "m"}))) == {r.id for r in rules}
