@@ -273,3 +273,44 @@ def test_no_fact_is_left_behind_in_the_rulesets():
                 assert ruleset.get_facts("0") == []
     finally:
         engine.close()
+
+
+def test_english_unless_another_language_is_asked_for():
+    texts = copy.deepcopy(TEXTS)
+    engine = Engine(build_rules([doc("generic.x.code", {"code": "E1"}, texts=texts)]), "e")
+    try:
+        assert engine.diagnose(SENT)["diagnoses"][0]["title"] == "A title"
+        assert Engine([], "e").diagnose({"status": 0, "endpoint": "/x"})["diagnoses"][0]["title"] == (
+            "No response was received")
+    finally:
+        engine.close()
+
+
+def test_the_request_check_is_told_in_the_asked_language_with_or_without_a_matching_rule():
+    sent = {"status": 400, "method": "POST", "body": {"error": "bad request"},
+            "endpoint": "https://partner.shopeemobile.com/api/v2/product/update_price?partner_id=1",
+            "request": {"body": {"item_id": 800000001, "price_list": [{"model_id": 0, "original_price": "100"}]}}}
+    for rules in ([], [doc("generic.x.status", {"status": 400, "method": "POST"}, "validation.invalid_value")]):
+        en = diagnose(rules, sent)["diagnoses"][0]
+        zh = diagnose(rules, sent, "zh-CN")["diagnoses"][0]
+        assert en["category"] == zh["category"] == "validation.type_mismatch"
+        assert en["evidence"]["request_check"]["problems"][0]["path"] == "$.price_list[0].original_price"
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in zh["title"] + zh["explanation"])
+        assert not any("\u4e00" <= ch <= "\u9fff" for ch in en["title"] + en["explanation"])
+
+
+def test_a_payload_that_passes_a_rule_s_gate_but_not_its_other_tests_matches_nothing():
+    engine = Engine(build_rules([doc("generic.x.code", {"code": "E1", "status": 500})]), "e")
+    try:
+        ranked, raw = engine.rank(normalize(SENT))
+        assert ranked == [] and 429 in raw.values(), "asserted, read, and nothing fired"
+        assert engine.diagnose(SENT)["matched"] is False
+    finally:
+        engine.close()
+
+
+def test_text_outside_ascii_is_compared_as_it_was_written():
+    rules = [doc("generic.x.zh", {"code": "参数错误", "message": "商品名称不能为空"})]
+    sent = {"status": 400, "endpoint": TT, "body": {"code": "参数错误", "message": "商品名称不能为空"}}
+    assert diagnose(rules, sent)["matched"] is True
+    assert diagnose(rules, {**sent, "body": {"code": "参数错误", "message": "商品名称"}})["matched"] is False
