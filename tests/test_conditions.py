@@ -528,24 +528,25 @@ def test_a_generic_rule_for_some_regions_is_found_in_them_on_every_platform():
 
 def test_rules_are_packed_in_full_shards_by_gate():
     """durable-rules hangs past ~500 children of one node: no shard holds more than
-    SHARD_SIZE rules, every rule is in exactly one, and a shard is full before the next opens."""
+    SHARD_SIZE rules, every rule is in exactly one, rules of one gate share shards whatever
+    their order in the knowledge base, and a shard is full before the next opens."""
     from rules.compiler import SHARD_SIZE, RuleGroup
 
-    rules = build_rules([doc(f"generic.s.a{i}", {"status": 429, "message": {"not_regex": f"x{i}"}})
-                         for i in range(45)]
-                        + [doc(f"generic.s.b{i}", {"message": {"regex": "quota"}, "status": {"ne": i}})
-                           for i in range(5)]
-                        + [doc(f"generic.s.c{i}", {"status": {"gte": 600 + i}}) for i in range(3)])
+    a = [doc(f"generic.s.a{i}", {"status": 429, "message": {"not_regex": f"x{i}"}}) for i in range(25)]
+    d = [doc(f"generic.s.d{i}", {"status": 430, "message": {"not_regex": f"x{i}"}}) for i in range(10)]
+    b = [doc(f"generic.s.b{i}", {"message": {"regex": "quota"}, "status": {"ne": i}}) for i in range(5)]
+    c = [doc(f"generic.s.c{i}", {"status": {"gte": 600 + i}}) for i in range(3)]
+    mixed = [*a[:10], *c, *d[:5], *b, *a[10:], *d[5:]]  # gates interleaved
+    rules = build_rules(mixed)
     group = RuleGroup("packing", rules)
-    sizes = [bin(bits).count("1") for _, bits in group.shards]
-    assert SHARD_SIZE == 20 and sizes == [20, 20, 13]
+    shards = [{r.id for i, r in enumerate(rules) if bits >> i & 1} for _, bits in group.shards]
+    ids = [{doc.body["id"] for doc in part} for part in (a[:20], a[20:] + d + b, c)]
+    assert SHARD_SIZE == 20 and shards == ids
     every = 0
     for _, bits in group.shards:
         assert every & bits == 0
         every |= bits
     assert every == (1 << len(rules)) - 1
-    first = next(bits for _, bits in group.shards)
-    assert first == sum(1 << i for i in range(20)), "the first shard holds twenty rules of one gate"
 
 
 def test_shards_grow_when_a_group_would_have_too_many(monkeypatch):
@@ -557,3 +558,20 @@ def test_shards_grow_when_a_group_would_have_too_many(monkeypatch):
     group = compiler.RuleGroup("packing", rules)
     assert [bin(bits).count("1") for _, bits in group.shards] == [23, 22]
     assert set(matched_ids(rules, payload(status=429, body={"message": "m"}))) == {r.id for r in rules}
+
+
+def test_a_regex_gate_of_a_rule_of_another_partition_admits_nothing_here():
+    """The regexes of a field are one set per platform; a pattern of a rule this partition does
+    not hold (another region's) may match, and must not make any rule of it a candidate."""
+    rules = build_rules([marked("zero", {"code": "Z0"}), marked("other", {"message": {"regex": "other"}}),
+                         doc("tiktok_shop.r.us", {"message": {"regex": "boom"}}, platforms=("tiktok_shop",),
+                             regions=["US"])])
+    engine = Engine(rules, "t")
+    try:
+        sent = {**BASE, "endpoint": TT, "region": "GB", "body": {**BASE["body"], "message": "boom"}}
+        ranked, raw = engine.rank(normalize(sent))
+        assert ranked == [] and raw == {}
+        us_ranked, _ = engine.rank(normalize({**sent, "region": "US"}))
+        assert [s.rule.id for s in us_ranked] == ["tiktok_shop.r.us"]
+    finally:
+        engine.close()
