@@ -240,8 +240,10 @@ def test_an_engine_without_rules_or_without_candidates_ranks_nothing():
     engine = Engine([], "e")
     assert engine.rank(normalize(SENT)) == ([], {})
     assert engine.partition_count >= 1
-    engine = Engine(build_rules([doc("generic.x.code", {"code": "E1"})]), "e")
+    rules = build_rules([doc("generic.x.code", {"code": "E1"})])
+    engine = Engine(rules, "e")
     try:
+        assert engine.rules == rules and engine.version == "e", "what /health reports of the version"
         assert engine.rank(normalize({"status": 400, "endpoint": TT, "body": {"code": "E2"}})) == ([], {})
         ranked, raw = engine.rank(normalize(SENT))
         assert [s.rule.id for s in ranked] == ["generic.x.code"] and "E1" in raw.values()
