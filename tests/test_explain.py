@@ -316,3 +316,39 @@ def test_text_outside_ascii_is_compared_as_it_was_written():
     sent = {"status": 400, "endpoint": TT, "body": {"code": "参数错误", "message": "商品名称不能为空"}}
     assert diagnose(rules, sent)["matched"] is True
     assert diagnose(rules, {**sent, "body": {"code": "参数错误", "message": "商品名称"}})["matched"] is False
+
+
+def test_a_status_no_class_of_the_fallbacks_names_gets_the_last_one_with_the_status_in_it():
+    [only] = Engine([], "e").diagnose({"status": 302, "endpoint": "/x"})["diagnoses"]
+    assert only["owner"] == "unknown" and "(302)" in only["explanation"]
+    [zh] = Engine([], "e").diagnose({"status": 200, "endpoint": "/x"}, "zh-CN")["diagnoses"]
+    assert "（200）" in zh["explanation"]
+
+
+def test_named_groups_of_a_regex_on_a_body_path_or_a_header_are_captured():
+    texts = copy.deepcopy(TEXTS)
+    texts["en"]["title"] = "Fix {field} ({quota})"
+    rules = [doc("generic.x.body", {"body": {"error.detail": {"regex": r"(?P<field>\w+) is required"}},
+                                    "headers": {"x-quota": {"regex": r"(?P<quota>\d+)/day"}}},
+                 "validation.missing_field", texts=texts)]
+    sent = {"status": 400, "endpoint": TT, "headers": {"X-Quota": "500/day"},
+            "body": {"error": {"detail": "sku_id is required"}}}
+    [first] = diagnose(rules, sent)["diagnoses"]
+    assert first["title"] == "Fix sku_id (500)" and first["field"] == "sku_id"
+    assert first["evidence"] == {"body.error.detail": "sku_id is required", "headers.x-quota": "500/day",
+                                 "field": "sku_id", "quota": "500"}
+
+
+def test_an_answer_for_rules_another_matcher_ranked_has_the_same_evidence():
+    """answer() without the values rank() read (bench/ ranks with other matchers) reads them itself."""
+    rules = [doc("generic.x.code", {"code": "E1", "headers": {"retry-after": {"gte": 1}},
+                                    "body": {"request_id": {"regex": "REQ"}}}, "rate_limit.exceeded")]
+    engine = Engine(build_rules(rules), "e")
+    try:
+        fact = normalize(SENT)
+        ranked, raw = engine.rank(fact)
+        assert engine.answer(fact, ranked, {}) == engine.answer(fact, ranked, raw) == engine.diagnose(SENT)
+        assert engine.answer(fact, ranked, {})["diagnoses"][0]["evidence"] == {
+            "code": "E1", "headers.retry-after": 30, "body.request_id": "REQ-9", "clock_skew_seconds": 420}
+    finally:
+        engine.close()
