@@ -63,12 +63,9 @@ def config(target: Target) -> str:
     listed = ", ".join(f'"{t}"' for t in target.tests)
     deselect = ", ".join(f'"--deselect", "{t}"' for t in SLOW if t.split("::")[0] in target.tests)
     also = ", ".join(f'"{p}"' for p in LINKED if p not in ("rules", "service", "tests"))
-    # forkserver: each mutant is forked from a process that imported the tests but ran none.
-    # Forked from mutmut's main process (its default), a mutant inherits the caches that the
-    # stats run filled with the unmutated code's results (extractor, compile_regex,
-    # redact._classify ...), and the mutants of every cached function survive unseen.
+    # Each mutant's run is forked from mutmut's process, whose caches hold the unmutated code's
+    # answers: tests/conftest.py's pytest_sessionstart empties them (MUTANT_UNDER_TEST is set).
     return (f'\n[tool.mutmut]\nsource_paths = ["rules", "service"]\nonly_mutate = ["{target.path}"]\n'
-            f'process_isolation = "forkserver"\n'
             f"also_copy = [{also}]\npytest_add_cli_args = [\"-p\", \"no:randomly\", \"-q\"{', ' if deselect else ''}"
             f"{deselect}]\npytest_add_cli_args_test_selection = [{listed}]\n")
 
