@@ -8,10 +8,9 @@ import copy
 import durable_rules_engine
 import pytest
 
-from rules import score
-from rules.engine import MAX_DIAGNOSES, Engine, EngineClosed
-from rules.loader import RuleDocument, build_rules
-from rules.normalize import normalize
+from rules.engine import MAX_DIAGNOSES, Engine, EngineClosed, score
+from rules.engine.normalize import normalize
+from rules.kb.loader import RuleDocument, build_rules
 
 TT = "https://open-api.tiktokglobalshop.com/order/202309/orders"
 TEXTS = {"en": {"title": "A title", "explanation": "An explanation.", "repair_steps": ["A step."]},
@@ -270,7 +269,7 @@ def test_no_fact_is_left_behind_in_the_rulesets():
             for status in (400, 429):
                 engine.diagnose({**SENT, "status": status})
         assert len(engine.match(normalize(SENT))) == 3
-        for ruleset in engine._host._ruleset_list:
+        for ruleset in engine.matcher._host._ruleset_list:
             with contextlib.suppress(durable_rules_engine.error):  # never opened: nothing asserted there
                 assert ruleset.get_facts("0") == []
     finally:

@@ -12,9 +12,9 @@ import copy
 import pytest
 
 from rules.engine import Engine
-from rules.loader import RuleDocument, build_rules
-from rules.normalize import normalize
-from rules.trace import holds
+from rules.engine.normalize import normalize
+from rules.engine.trace import holds
+from rules.kb.loader import RuleDocument, build_rules
 
 TEXTS = {"en": {"title": "A title", "explanation": "An explanation.", "repair_steps": ["A step."]},
          "zh-CN": {"title": "测试标题", "explanation": "一条用于测试条件的解释说明。", "repair_steps": ["一步。"]}}
@@ -89,6 +89,7 @@ CASES = {
         ({"body": {"error.reason": "quota"}}, payload(body={"error": {"reason": "Quota"}}), False),
         ({"body": {"errors[0].code": "E9"}}, payload(body={"errors": [{"code": "E9"}, {"code": "E1"}]}), True),
         ({"body": {"errors[1].code": "E9"}}, payload(body={"errors": [{"code": "E9"}, {"code": "E1"}]}), False),
+        ({"body": {"data.count": 0}}, payload(body={"data": {"count": "0"}}), True),  # text spelling a number
         ({"context": {"erp": "acme"}}, payload(context={"erp": "acme"}), True),
         ({"context": {"erp": "acme"}}, payload(context={"erp": "other"}), False),
     ],
@@ -382,7 +383,7 @@ def test_a_projection_that_finds_one_value_compares_as_that_value():
     ("nan", "nan"), ("inf", "inf"), ("-inf", "-inf"), (7, 7), (None, None), ("0x10", "0x10"),
 ])
 def test_header_and_query_text_that_reads_as_a_number_is_that_number(value, expected):
-    from rules.compiler import number_or_text
+    from rules.engine.compiler import number_or_text
 
     found = number_or_text(value)
     assert found == expected and type(found) is type(expected)
@@ -393,25 +394,24 @@ def test_header_and_query_text_that_reads_as_a_number_is_that_number(value, expe
     ([], "array"), ({}, "object"),
 ])
 def test_the_json_type_of_a_value(value, kind):
-    from rules.compiler import json_type
+    from rules.engine.compiler import json_type
 
     assert json_type(value) == kind
 
 
 def test_a_type_test_on_a_list_asks_about_its_items_at_any_depth():
-    from rules.compiler import has_type
+    from rules.engine.compiler import has_type
 
     assert has_type([1, ["a"]], "string") and has_type([1, ["a"]], "integer") and has_type([1, ["a"]], "number")
-    assert not has_type([1, ["a"]], "boolean") and not has_type([1, [2]], "array")
+    assert not has_type([1, ["a"]], "boolean") and has_type([1, [2]], "array") and not has_type([1], "object")
     assert has_type(1.5, "number") and not has_type(1.5, "integer") and not has_type(True, "number")
-    assert has_type({"a": 1}, "object") and not has_type("x", "object")
-    # a null is read as an absent value (as `eq: null` is): the engine sets no flag for it, so
-    # trace.py must not find any type in it either, not even `null`
-    assert not has_type(None, "null") and not has_type(None, "string")
+    assert has_type({"a": 1}, "object") and not has_type("x", "object") and not has_type("x", "array")
+    # a missing value is null, as JMESPath has it: `type: null` holds there and nowhere else
+    assert has_type(None, "null") and not has_type(None, "string") and not has_type(0, "null")
 
 
 def test_values_as_text_for_regexes_and_evidence():
-    from rules.compiler import as_text, scalar_for_engine
+    from rules.engine.compiler import as_text, scalar_for_engine
 
     assert as_text(None) is None and as_text("名称") == "名称" and as_text(404) == "404"
     assert as_text({"名": [1, None]}) == '{"名": [1, null]}'
@@ -427,7 +427,7 @@ def test_values_as_text_for_regexes_and_evidence():
     ("1a", None), ("[0]", None), ("a b", None),
 ])
 def test_plain_paths_are_told_from_other_jmespath(expression, steps):
-    from rules.compiler import simple_path
+    from rules.engine.compiler import simple_path
 
     assert simple_path(expression) == steps
 
@@ -530,7 +530,7 @@ def test_rules_are_packed_in_full_shards_by_gate():
     """durable-rules hangs past ~500 children of one node: no shard holds more than
     SHARD_SIZE rules, every rule is in exactly one, rules of one gate share shards whatever
     their order in the knowledge base, and a shard is full before the next opens."""
-    from rules.compiler import SHARD_SIZE, RuleGroup
+    from rules.engine.compiler import SHARD_SIZE, RuleGroup
 
     a = [doc(f"generic.s.a{i}", {"status": 429, "message": {"not_regex": f"x{i}"}}) for i in range(25)]
     d = [doc(f"generic.s.d{i}", {"status": 430, "message": {"not_regex": f"x{i}"}}) for i in range(10)]
@@ -550,7 +550,7 @@ def test_rules_are_packed_in_full_shards_by_gate():
 
 
 def test_shards_grow_when_a_group_would_have_too_many(monkeypatch):
-    from rules import compiler
+    from rules.engine import compiler
 
     monkeypatch.setattr(compiler, "MAX_SHARDS", 2)
     rules = build_rules([doc(f"generic.s.a{i}", {"status": 429, "message": {"not_regex": f"x{i}"}})
