@@ -140,3 +140,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/system/" in item.path.as_posix():
             item.add_marker(pytest.mark.system)
+
+
+def pytest_sessionstart(session):
+    """Under `make mutate` (tests/mutate.py), each mutant's tests run in a process forked from
+    mutmut's, which ran the tests once already to see which call what: the functools caches of
+    rules/ and service/ (extractor, compile_regex, redact._classify...) still hold the unmutated
+    code's answers, and a mutant of a function they call would not be run at all. Empty them."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("rules", "service"):
+            for value in list(vars(module).values()):
+                if callable(getattr(type(value), "cache_clear", None)):  # not the value: flask.request
+                    value.cache_clear()
