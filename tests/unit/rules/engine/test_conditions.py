@@ -90,6 +90,8 @@ CASES = {
         ({"body": {"errors[0].code": "E9"}}, payload(body={"errors": [{"code": "E9"}, {"code": "E1"}]}), True),
         ({"body": {"errors[1].code": "E9"}}, payload(body={"errors": [{"code": "E9"}, {"code": "E1"}]}), False),
         ({"body": {"data.count": 0}}, payload(body={"data": {"count": "0"}}), True),  # text spelling a number
+        ({"body": {"data.count": 0}}, payload(body={"data": {"count": "0.0"}}), True),
+        ({"body": {"data.count": 0}}, payload(body={"data": {"count": "0x0"}}), False),
         ({"context": {"erp": "acme"}}, payload(context={"erp": "acme"}), True),
         ({"context": {"erp": "acme"}}, payload(context={"erp": "other"}), False),
     ],
@@ -212,6 +214,9 @@ CASES = {
         ({"body": {"data.qty": {"type": "object"}}}, payload(body={"data": {"qty": [1]}}), False),
         ({"body": {"data.qty": {"type": "string"}}}, payload(body={"data": {"qty": None}}), False),
         ({"body": {"data.qty": {"type": "string"}}}, payload(body={"data": {}}), False),
+        ({"body": {"data.qty": {"type": "null"}}}, payload(body={"data": {}}), True),
+        ({"body": {"data.qty": {"type": "null"}}}, payload(body={"data": {"qty": None}}), True),
+        ({"body": {"data.qty": {"type": "null"}}}, payload(body={"data": {"qty": 0}}), False),
         ({"request_body": {"items[*].quantity": {"type": "string"}}},
          payload(request={"body": {"items": [{"quantity": 1}, {"quantity": "2"}]}}), True),
         ({"request_body": {"items[*].quantity": {"type": "string"}}},
