@@ -580,3 +580,22 @@ def test_a_regex_gate_of_a_rule_of_another_partition_admits_nothing_here():
         assert [s.rule.id for s in us_ranked] == ["tiktok_shop.r.us"]
     finally:
         engine.close()
+
+
+
+def test_a_fact_opens_only_the_shards_of_the_rules_its_gates_admit():
+    """durable-rules walks every shard a fact opens: a 429 opens the shard of the 429 rules,
+    not the one of the 430 rules, and a 200 opens none."""
+    from rules.engine.compiler import partition
+    from rules.engine.match import prepare
+
+    rules = build_rules([*(doc(f"generic.s.a{i}", {"status": 429, "message": {"not_regex": f"x{i}"}})
+                           for i in range(20)),
+                         *(doc(f"generic.s.d{i}", {"status": 430, "message": {"not_regex": f"x{i}"}})
+                           for i in range(20))])
+    part = partition(rules).lookup("generic", None, "other")
+    flags = {flag: {r.id for i, r in enumerate(part.rules) if bits >> part.members[i] & 1}
+             for flag, bits in part.group.shards}
+    opened = [flag for flag in flags if flag in (prepare(part, normalize(payload(status=429)))[0] or {})]
+    assert [flags[flag] for flag in opened] == [{f"generic.s.a{i}" for i in range(20)}]
+    assert prepare(part, normalize(payload(status=200)))[0] is None
