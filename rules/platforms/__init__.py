@@ -9,6 +9,7 @@ marketplace: it names the rules that hold on any host.
 
 import importlib
 import pkgutil
+from functools import lru_cache
 
 from .base import Platform
 
@@ -29,8 +30,9 @@ MARKETPLACES: dict[str, Platform] = _discover()
 NAMES: tuple[str, ...] = (*MARKETPLACES, GENERIC)
 
 
+@lru_cache(maxsize=4096)
 def of_host(host: str) -> Platform | None:
-    """The marketplace whose API serves this host, if any."""
+    """The marketplace whose API serves this host, if any (asked several times a diagnosis)."""
     return next((p for p in MARKETPLACES.values() if p.serves(host)), None)
 
 
