@@ -50,8 +50,8 @@ class _Host(durable.Host):
 class Matcher:
     """The durable-rules rulesets of one layout, and the plans of its partitions."""
 
-    def __init__(self, layout: Layout):
-        self.layout = layout
+    def __init__(self, layout: Layout, version: str):
+        self.layout, self.version = layout, version
         self._host = _Host()
         self._lock = threading.Lock()
         self._closed = False
@@ -66,7 +66,7 @@ class Matcher:
     def match(self, fact: Fact) -> tuple[list[Rule], dict[str, Any]]:
         """(the rules of the fact's partition whose conditions hold, raw values of the slots read)."""
         if self._closed:
-            raise EngineClosed
+            raise EngineClosed(self.version)
         part = self.layout.lookup(fact.platform, fact.region, fact.domain)
         if not part.rules:
             return [], {}
@@ -76,7 +76,7 @@ class Matcher:
         text = json.dumps(engine_fact, ensure_ascii=False)
         with self._lock:
             if self._closed:
-                raise EngineClosed
+                raise EngineClosed(self.version)
             hits = _fire(self._handles[part.ruleset], text)
         local = part.local  # the group's rules that fired and belong to this partition
         return [part.rules[local[g]] for g in hits if g in local], raw

@@ -12,7 +12,7 @@ from ..model import Rule
 from ..reqcheck.finding import add_request_check
 from . import explain, fields, score
 from .compiler import Layout, partition
-from .match import EngineClosed, Matcher
+from .match import Matcher
 from .normalize import Fact, normalize
 from .score import Scored
 
@@ -26,7 +26,7 @@ class Engine:
         self.version = version
         self.rules = rules
         self.layout: Layout = partition(rules)
-        self.matcher = Matcher(self.layout)
+        self.matcher = Matcher(self.layout, version)
         self.scorer = score.Scorer(rules)
         self._explainers: dict[str, explain.Explainer] = {}
 
@@ -40,10 +40,7 @@ class Engine:
 
     def rank(self, fact: Fact) -> tuple[list[Scored], dict]:
         """(the matched rules scored and ranked, raw values of the slots that were read)."""
-        try:
-            hits, raw = self.matcher.match(fact)
-        except EngineClosed:
-            raise EngineClosed(self.version) from None
+        hits, raw = self.matcher.match(fact)
         return self.scorer.rank(hits, fact), raw
 
     def diagnose(self, payload: dict, lang: str = "en") -> Result:
