@@ -4,9 +4,9 @@ by design)."""
 import json
 
 from flask import current_app, g, jsonify, request
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import NotFound
 
-from ..api.diagnose import json_payload
+from ..api.diagnose import json_object
 from ..auth import requires
 from ..keys import create_key, list_keys, revoke
 from . import actor, bp
@@ -37,10 +37,7 @@ def keys():
 @bp.post("/keys")
 @requires("admin")
 def new_key():
-    data = json_payload()
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
-    request_ = KeyCreateRequest().load(data)
+    request_ = KeyCreateRequest().load(json_object())
     row, clear = create_key(store(), request_["role"], request_["label"], created_by=g.api_key.id)
     _audit_key_change("key_create", {"key": row.id, "role": row.role})
     return jsonify({**KeyOut().dump(row), "key": clear}), 201

@@ -7,7 +7,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from rules.kb.curation import RuleState
 
-from ..api.diagnose import json_payload
+from ..api.diagnose import json_object
 from ..auth import requires
 from . import actor, bp, if_match, workspace
 from .schemas import RuleListQuery, RuleQuery, RuleTestRequest
@@ -31,10 +31,7 @@ def with_etag(payload: dict, state: RuleState, status: int = 200):
 
 
 def rule_body() -> dict:
-    data = json_payload()
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a rule, as a JSON object")
-    return data
+    return json_object("a rule, as a JSON object")
 
 
 def merge_patch(target, patch):
@@ -150,8 +147,5 @@ def delete_rule(rule_id):
 @bp.post("/rules/<rule_id>/test")
 @requires("editor")
 def test_rule(rule_id):
-    data = json_payload()
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object with a `payload`")
-    request_ = RuleTestRequest().load(data)
+    request_ = RuleTestRequest().load(json_object("a JSON object with a `payload`"))
     return jsonify(workspace().test(rule_id, request_["payload"], request_["lang"], request_.get("rule")))

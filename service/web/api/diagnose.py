@@ -41,11 +41,11 @@ def json_payload():
     return data
 
 
-def json_object() -> dict:
-    """The request's JSON, which must be an object."""
+def json_object(what: str = "a JSON object") -> dict:
+    """The request's JSON, which must be an object (400 saying the body must be `what`)."""
     data = json_payload()
     if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
+        raise BadRequest(f"the body must be {what}")
     return data
 
 
